@@ -1,0 +1,71 @@
+// Package cli is the bacport command line: the service (serve), the client
+// verbs that mirror the Azure PowerShell cmdlets, and the standalone package
+// tools. Each command group lives in its own file.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, so scripts can tell failures apart.
+const (
+	ExitOK        = 0
+	ExitFailure   = 1 // the command ran and failed (a failed job, a bad package)
+	ExitUsage     = 2 // the command line was wrong
+	ExitCancelled = 3 // a job the command followed was cancelled
+)
+
+// ExitError carries a specific exit code out of a command.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Main runs the bacport command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(stderr, "bacport:", err)
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		return exit.Code
+	}
+	if isUsageError(err) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "bacport",
+		Short:         "Export databases to BACPAC packages and import them back",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newPackageCmd())
+	return root
+}
+
+// usageError marks errors in how the command was called.
+type usageError struct{ error }
+
+func isUsageError(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}
