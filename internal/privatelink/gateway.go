@@ -1,0 +1,326 @@
+package privatelink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Route describes one private endpoint as the gateway sees it: which job it
+// serves and which resource address it leads to.
+type Route struct {
+	// ID identifies the endpoint (the connection's resource ID).
+	ID string
+	// Job is the import/export operation the endpoint was created for.
+	Job string
+	// Resource names the server or storage account, for error messages.
+	Resource string
+	// Target is the resource's network address (host:port). For a
+	// file-based engine it is "file:" followed by the database directory.
+	Target string
+}
+
+// Stats counts what went through one endpoint.
+type Stats struct {
+	Conns    int64 // connections forwarded
+	Refused  int64 // connections or opens refused for want of approval
+	BytesIn  int64 // bytes from the job to the resource
+	BytesOut int64 // bytes from the resource to the job
+	Opens    int64 // database files opened through the endpoint
+}
+
+// Gateway forwards an isolated job's connections to its resources through
+// per-endpoint loopback listeners, and only while the endpoint is approved.
+type Gateway struct {
+	log *slog.Logger
+
+	mu     sync.Mutex
+	routes map[string]*route
+	closed bool
+}
+
+type route struct {
+	Route
+	status Status
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+
+	conns64, refused, bytesIn, bytesOut, opens atomic.Int64
+}
+
+// NewGateway returns a gateway with no endpoints.
+func NewGateway(log *slog.Logger) *Gateway {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Gateway{log: log, routes: map[string]*route{}}
+}
+
+// Add registers an endpoint in the Pending state: it exists, but carries
+// nothing until it is approved. Adding a known ID again is a no-op.
+func (g *Gateway) Add(r Route) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.routes[r.ID]; ok {
+		return
+	}
+	g.routes[r.ID] = &route{Route: r, status: Pending, conns: map[net.Conn]struct{}{}}
+}
+
+// Set moves an endpoint to a new state. Approving opens its listener;
+// rejecting or disconnecting closes the listener and cuts its live
+// connections.
+func (g *Gateway) Set(id string, st Status) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.routes[id]
+	if !ok {
+		return fmt.Errorf("set endpoint %q to %s: unknown endpoint", id, st)
+	}
+	if !CanChange(r.status, st) {
+		return fmt.Errorf("set endpoint %q from %s to %s: %w", id, r.status, st, ErrTransition)
+	}
+	r.status = st
+	if st == Approved {
+		return g.listenLocked(r)
+	}
+	g.cutLocked(r)
+	return nil
+}
+
+// Remove deletes an endpoint: its route is cut and forgotten. It returns
+// the endpoint's final counters.
+func (g *Gateway) Remove(id string) Stats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.routes[id]
+	if !ok {
+		return Stats{}
+	}
+	g.cutLocked(r)
+	delete(g.routes, id)
+	return r.stats()
+}
+
+// Stats returns an endpoint's counters.
+func (g *Gateway) Stats(id string) Stats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r, ok := g.routes[id]; ok {
+		return r.stats()
+	}
+	return Stats{}
+}
+
+// Close cuts every endpoint. It may be called more than once.
+func (g *Gateway) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for _, r := range g.routes {
+		g.cutLocked(r)
+	}
+}
+
+func (r *route) stats() Stats {
+	return Stats{
+		Conns: r.conns64.Load(), Refused: r.refused.Load(),
+		BytesIn: r.bytesIn.Load(), BytesOut: r.bytesOut.Load(), Opens: r.opens.Load(),
+	}
+}
+
+// listenLocked starts the endpoint's loopback listener, unless the target
+// is a file directory (those are gated at open, not forwarded).
+func (g *Gateway) listenLocked(r *route) error {
+	if r.ln != nil || strings.HasPrefix(r.Target, "file:") || g.closed {
+		return nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen for endpoint %q: %w", r.ID, err)
+	}
+	r.ln = ln
+	go g.serve(r, ln)
+	g.log.Info("private endpoint route open", "endpoint", r.ID, "job", r.Job,
+		"listen", ln.Addr().String())
+	return nil
+}
+
+func (g *Gateway) cutLocked(r *route) {
+	if r.ln != nil {
+		r.ln.Close()
+		r.ln = nil
+	}
+	for c := range r.conns {
+		c.Close()
+		delete(r.conns, c)
+	}
+}
+
+func (g *Gateway) serve(r *route, ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go g.forward(r, c)
+	}
+}
+
+// forward carries one connection to the resource. The endpoint's state is
+// checked again for each new connection, since approval may have been
+// withdrawn between accept and now.
+func (g *Gateway) forward(r *route, in net.Conn) {
+	if !g.track(r, in) {
+		r.refused.Add(1)
+		in.Close()
+		return
+	}
+	defer g.untrack(r, in)
+
+	var d net.Dialer
+	out, err := d.Dial("tcp", r.Target)
+	if err != nil {
+		g.log.Warn("private endpoint cannot reach resource", "endpoint", r.ID, "err", err)
+		in.Close()
+		return
+	}
+	if !g.track(r, out) {
+		out.Close()
+		in.Close()
+		return
+	}
+	defer g.untrack(r, out)
+	r.conns64.Add(1)
+
+	done := make(chan struct{}, 2)
+	go func() { r.bytesIn.Add(pipe(out, in)); done <- struct{}{} }()
+	go func() { r.bytesOut.Add(pipe(in, out)); done <- struct{}{} }()
+	<-done
+	in.Close()
+	out.Close()
+	<-done
+}
+
+func pipe(dst, src net.Conn) int64 {
+	n, _ := io.Copy(dst, src)
+	if tc, ok := dst.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	return n
+}
+
+func (g *Gateway) track(r *route, c net.Conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r.status != Approved || r.ln == nil {
+		return false
+	}
+	r.conns[c] = struct{}{}
+	return true
+}
+
+func (g *Gateway) untrack(r *route, c net.Conn) {
+	g.mu.Lock()
+	delete(r.conns, c)
+	g.mu.Unlock()
+	c.Close()
+}
+
+// Dialer returns the dial function an isolated job uses for every network
+// connection. It reaches an address only through an approved endpoint of
+// that job whose target is that address; anything else is refused with
+// ErrNoRoute, which is what makes the endpoint the job's only route.
+func (g *Gateway) Dialer(job string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		via, err := g.routeFor(job, normalizeAddr(addr))
+		if err != nil {
+			return nil, err
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", via)
+	}
+}
+
+func (g *Gateway) routeFor(job, addr string) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var found *route
+	for _, r := range g.routes {
+		if r.Job == job && normalizeAddr(r.Target) == addr {
+			found = r
+			if r.status == Approved && r.ln != nil {
+				return r.ln.Addr().String(), nil
+			}
+		}
+	}
+	if found == nil {
+		return "", fmt.Errorf("dial %s: job %s has no private endpoint to it: %w", addr, job, ErrNoRoute)
+	}
+	found.refused.Add(1)
+	return "", fmt.Errorf("dial %s: private endpoint to %s is %s: %w",
+		addr, found.Resource, found.status, ErrNoRoute)
+}
+
+// OpenFile returns the open gate an isolated job uses for a file-based
+// engine: a database file may be opened only inside the directory of an
+// approved endpoint of that job.
+func (g *Gateway) OpenFile(job string) func(ctx context.Context, path string) error {
+	return func(ctx context.Context, path string) error {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		var found *route
+		for _, r := range g.routes {
+			dir, ok := strings.CutPrefix(r.Target, "file:")
+			if !ok || r.Job != job || !within(dir, abs) {
+				continue
+			}
+			found = r
+			if r.status == Approved {
+				r.opens.Add(1)
+				return nil
+			}
+		}
+		if found == nil {
+			return fmt.Errorf("open %s: job %s has no private endpoint to it: %w", path, job, ErrNoRoute)
+		}
+		found.refused.Add(1)
+		return fmt.Errorf("open %s: private endpoint to %s is %s: %w",
+			path, found.Resource, found.status, ErrNoRoute)
+	}
+}
+
+func within(dir, path string) bool {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// normalizeAddr makes "localhost:5432" and "127.0.0.1:5432" compare equal.
+func normalizeAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "localhost" || host == "::1" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// IsNoRoute reports whether err means a private endpoint refused the route.
+func IsNoRoute(err error) bool { return errors.Is(err, ErrNoRoute) }
