@@ -58,7 +58,11 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usageError{err}
+	})
 	root.AddCommand(newPackageCmd())
+	addClientCmds(root) // client.go: verbs that talk to a bacport server
 	return root
 }
 
