@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -63,6 +64,7 @@ func newRoot() *cobra.Command {
 	})
 	root.AddCommand(newPackageCmd())
 	addClientCmds(root) // client.go: verbs that talk to a bacport server
+	markArgsAsUsage(root)
 	return root
 }
 
@@ -71,5 +73,21 @@ type usageError struct{ error }
 
 func isUsageError(err error) bool {
 	var u usageError
-	return errors.As(err, &u)
+	return errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command")
+}
+
+// markArgsAsUsage makes every command's argument check report a usage
+// error, so a wrong number of arguments exits with ExitUsage.
+func markArgsAsUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markArgsAsUsage(sub)
+	}
 }
