@@ -94,6 +94,9 @@ type Default struct {
 	// Expression is the T-SQL expression with the server's parentheses,
 	// e.g. "((0))" or "(getdate())".
 	Expression string
+	// SystemName is the name the server generated for an inline default
+	// (from SqlInlineConstraintAnnotation); empty for a named one.
+	SystemName string
 }
 
 // Key is a primary key or unique constraint.
@@ -101,6 +104,9 @@ type Key struct {
 	Name      string
 	Columns   []IndexColumn
 	Clustered bool
+	// SystemName is the server-generated name of an inline (unnamed)
+	// constraint, when Name is empty.
+	SystemName string
 }
 
 // IndexColumn is one key column of a key or index.
@@ -118,6 +124,9 @@ type ForeignKey struct {
 	RefColumns []string
 	OnDelete   Action
 	OnUpdate   Action
+	// SystemName is the server-generated name of an inline (unnamed)
+	// constraint, when Name is empty.
+	SystemName string
 }
 
 // Action is a referential action, numbered as model.xml numbers them.
@@ -135,6 +144,9 @@ const (
 type Check struct {
 	Name       string
 	Expression string
+	// SystemName is the server-generated name of an inline (unnamed)
+	// constraint, when Name is empty.
+	SystemName string
 }
 
 // Index is a non-constraint index.
