@@ -1,0 +1,33 @@
+// Package portal is bacport's web UI: server and database pages, the Import
+// and Export forms with "Use Private Link", the Import/Export History page
+// and the Private Link Center. It is a static single-page application that
+// calls the same HTTP API as the CLI and the SDKs, with the signed-in
+// user's token; it never reads the store.
+package portal
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Prefix is the path under which the portal is served.
+const Prefix = "/portal/"
+
+// Handler serves the portal's files under Prefix.
+func Handler() http.Handler {
+	sub, err := fs.Sub(assets, "assets")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.StripPrefix(Prefix, http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})
+}
