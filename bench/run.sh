@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# run.sh: measures bacport against the tools people use today, on the dataset
+# that dataset.sh built, and prints medians and bacport/peer ratios.
+#
+#   SCALE=50 ROUNDS=3 bench/run.sh
+#
+# Each group (pg-export, pg-import, my-export, my-import, sqlite-export,
+# sqlite-import) runs its tools one after the other in every round, the order
+# rotated each round, so slow drifts on a shared machine hit all of them.
+# Every import is followed by an untimed correctness check (checks.sh).
+#
+# Settings (besides those in lib.sh):
+#   ROUNDS      rounds (default 3)
+#   ONLY        space-separated subset of the groups above (default: all)
+#   BACPORT     bacport binary (default: built from this tree into $BENCH_OUT)
+#   BACPORT_MODE  serve | cli | both | none (default: serve when `bacport serve`
+#               exists, else cli); serve drives jobs through the ARM API
+#   PARALLEL    bacport --parallel for the cli commands (default: its own)
+#   QUIET_MAX   seconds to wait for an idle machine before each run (default 20)
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$BENCH_DIR/checks.sh"
+. "$BENCH_DIR/measure.sh"
+. "$BENCH_DIR/serve.sh"
+. "$BENCH_DIR/report.sh"
+
+ROUNDS=${ROUNDS:-3}
+GROUPS_WANTED=${ONLY:-pg-export pg-import my-export my-import sqlite-export sqlite-import}
+QUIET_MAX=${QUIET_MAX:-20}
+RUN_ID=$(date +%Y%m%d-%H%M%S)
+FILES=$BENCH_OUT/files          # dumps and packages; overwritten each run
+LOGS=$BENCH_OUT/logs/$RUN_ID    # output of every measured command
+RESULTS=$BENCH_OUT/results.tsv  # this run; a copy stays in $LOGS
+RESTORE=${DB}_restore           # database (or file) every import writes into
+mkdir -p "$FILES" "$LOGS"
+
+# ---- which bacport ----------------------------------------------------------
+
+BACPORT_CLI=0 BACPORT_SERVE=0
+find_bacport() {
+    if [ -z "${BACPORT:-}" ]; then
+        BACPORT=$BENCH_OUT/bacport
+        if have go; then
+            log "building bacport from $(cd "$BENCH_DIR/.." && pwd)"
+            (cd "$BENCH_DIR/.." && go build -o "$BACPORT" ./cmd/bacport) ||
+                { log "note: bacport does not build; its rows are skipped"; return; }
+        fi
+    fi
+    [ -x "$BACPORT" ] || { log "note: no bacport binary at $BACPORT; its rows are skipped"; return; }
+    if "$BACPORT" package export --help 2>/dev/null | grep -q -- '--source'; then
+        BACPORT_CLI=1
+    fi
+    if "$BACPORT" serve --help 2>/dev/null | grep -q -- '--data-dir'; then
+        BACPORT_SERVE=1
+    fi
+    local mode=${BACPORT_MODE:-auto}
+    if [ "$mode" = auto ]; then
+        if [ $BACPORT_SERVE = 1 ]; then mode=serve; else mode=cli; fi
+    fi
+    case $mode in
+    serve) BACPORT_CLI=0 ;;
+    cli) BACPORT_SERVE=0 ;;
+    none) BACPORT_CLI=0 BACPORT_SERVE=0 ;;
+    esac
+    [ $BACPORT_CLI = 1 ] || [ $BACPORT_SERVE = 1 ] ||
+        log "note: $BACPORT has neither 'package export/import' nor 'serve'; bacport rows skipped"
+}
+
+bp() { # the bacport command line for the cli cases
+    printf '%q' "$BACPORT"
+}
+
+par() { [ -n "${PARALLEL:-}" ] && printf ' --parallel %s' "$PARALLEL"; }
+
+# ---- the cases -----------------------------------------------------------------
+# add_case GROUP LABEL ROLE MODE PREP CMD OUTPUT CHECK
+#   ROLE   bacport | peer
+#   MODE   client (measure the command's process tree) | serve (measure the
+#          bacport serve process; the command is only the curl driver)
+#   OUTPUT file or directory whose size is recorded ("" for none)
+#   CHECK  "ENGINE TARGET" verified after the run ("" for none)
+
+define_cases() {
+    local f=$FILES q sv
+    q=$(printf '%q' "$FILES")
+    sv=$(printf '%q' "$BENCH_DIR/serve.sh")
+
+    # PostgreSQL export
+    if [ $BACPORT_SERVE = 1 ]; then
+        add_case pg-export "bacport serve" bacport serve "" \
+            "$sv export postgres $DB pg.bacpac" "@serve:pg.bacpac" ""
+    fi
+    if [ $BACPORT_CLI = 1 ]; then
+        add_case pg-export "bacport cli" bacport client "rm -f $q/pg.bacpac" \
+            "$(bp) package export$(par) --source '$(pg_dsn "$DB")' --out $q/pg.bacpac" \
+            "$f/pg.bacpac" ""
+    fi
+    add_case pg-export "pg_dump -Fc" peer client "rm -f $q/pg.dump" \
+        "pg_dump -Fc -f $q/pg.dump $DB" "$f/pg.dump" ""
+    add_case pg-export "pg_dump -Fd -j 2" peer client "rm -rf $q/pg.dir" \
+        "pg_dump -Fd -j 2 -f $q/pg.dir $DB" "$f/pg.dir" ""
+
+    # PostgreSQL import into a new database (indexes and constraints included)
+    local pgprep="dropdb --if-exists $RESTORE"
+    if [ $BACPORT_SERVE = 1 ]; then
+        add_case pg-import "bacport serve" bacport serve "$pgprep" \
+            "$sv import postgres $RESTORE pg.bacpac" "" "pg $RESTORE"
+    fi
+    if [ $BACPORT_CLI = 1 ]; then
+        add_case pg-import "bacport cli" bacport client "$pgprep" \
+            "$(bp) package import$(par) --in $q/pg.bacpac --target '$(pg_dsn "$RESTORE")'" \
+            "" "pg $RESTORE"
+    fi
+    add_case pg-import "pg_restore -j 2" peer client "$pgprep && createdb $RESTORE" \
+        "pg_restore -j 2 -d $RESTORE $q/pg.dump" "" "pg $RESTORE"
+
+    # MariaDB export
+    local my=$MYOPTS_STR
+    if [ $BACPORT_SERVE = 1 ]; then
+        add_case my-export "bacport serve" bacport serve "" \
+            "$sv export mysql $DB my.bacpac" "@serve:my.bacpac" ""
+    fi
+    if [ $BACPORT_CLI = 1 ]; then
+        add_case my-export "bacport cli" bacport client "rm -f $q/my.bacpac" \
+            "$(bp) package export$(par) --source '$(my_dsn "$DB")' --out $q/my.bacpac" \
+            "$f/my.bacpac" ""
+    fi
+    add_case my-export "mariadb-dump | gzip" peer client "rm -f $q/my.sql.gz" \
+        "mariadb-dump $my --single-transaction $DB | gzip > $q/my.sql.gz" "$f/my.sql.gz" ""
+    if have mydumper; then
+        add_case my-export "mydumper -t 2 -c" peer client "rm -rf $q/my.mydumper" \
+            "mydumper $my -t 2 -c --trx-consistency-only -B $DB -o $q/my.mydumper" \
+            "$f/my.mydumper" ""
+    else
+        log "note: mydumper not installed; its rows are skipped"
+    fi
+
+    # MariaDB import into a new database
+    local myprep="mariadb $my -e 'DROP DATABASE IF EXISTS $RESTORE'"
+    if [ $BACPORT_SERVE = 1 ]; then
+        add_case my-import "bacport serve" bacport serve "$myprep" \
+            "$sv import mysql $RESTORE my.bacpac" "" "my $RESTORE"
+    fi
+    if [ $BACPORT_CLI = 1 ]; then
+        add_case my-import "bacport cli" bacport client "$myprep" \
+            "$(bp) package import$(par) --in $q/my.bacpac --target '$(my_dsn "$RESTORE")'" \
+            "" "my $RESTORE"
+    fi
+    # The issue's peer reads a plain dump.sql; it is unpacked before timing.
+    add_case my-import "mariadb < dump.sql" peer client \
+        "$myprep && mariadb $my -e 'CREATE DATABASE $RESTORE' &&
+         { [ $q/my.sql -nt $q/my.sql.gz ] || gzip -dc $q/my.sql.gz > $q/my.sql; }" \
+        "mariadb $my $RESTORE < $q/my.sql" "" "my $RESTORE"
+    if have myloader; then
+        add_case my-import "myloader -t 2" peer client "$myprep" \
+            "myloader $my -t 2 -o -d $q/my.mydumper -B $RESTORE" "" "my $RESTORE"
+    fi
+
+    # SQLite
+    local sq=$(printf '%q' "$SQLITE_DB") rs=$q/$RESTORE.sqlite
+    if [ $BACPORT_SERVE = 1 ]; then
+        add_case sqlite-export "bacport serve" bacport serve "" \
+            "$sv export sqlite $DB sqlite.bacpac" "@serve:sqlite.bacpac" ""
+        add_case sqlite-import "bacport serve" bacport serve "" \
+            "$sv import sqlite $RESTORE sqlite.bacpac" "" "sqlite @serve:$RESTORE"
+    fi
+    if [ $BACPORT_CLI = 1 ]; then
+        add_case sqlite-export "bacport cli" bacport client "rm -f $q/sqlite.bacpac" \
+            "$(bp) package export$(par) --source '$(sqlite_dsn "$SQLITE_DB")' --out $q/sqlite.bacpac" \
+            "$f/sqlite.bacpac" ""
+        add_case sqlite-import "bacport cli" bacport client "rm -f $rs" \
+            "$(bp) package import$(par) --in $q/sqlite.bacpac --target '$(sqlite_dsn "$f/$RESTORE.sqlite")'" \
+            "" "sqlite $f/$RESTORE.sqlite"
+    fi
+    add_case sqlite-export "sqlite3 .dump | gzip" peer client "rm -f $q/sqlite.sql.gz" \
+        "sqlite3 $sq .dump | gzip > $q/sqlite.sql.gz" "$f/sqlite.sql.gz" ""
+    add_case sqlite-import "gzip -dc | sqlite3" peer client "rm -f $rs" \
+        "gzip -dc $q/sqlite.sql.gz | sqlite3 $rs" "" "sqlite $f/$RESTORE.sqlite"
+}
+
+# ---- main ------------------------------------------------------------------------
+
+main() {
+    [ -f "$DATA/expected.txt" ] || die "no dataset for $DB: run SCALE=$SCALE bench/dataset.sh first"
+    have /usr/bin/time || [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install time)"
+    log "run $RUN_ID: $DB, $ROUNDS rounds, groups: $GROUPS_WANTED"
+    find_bacport
+    if [ $BACPORT_SERVE = 1 ]; then
+        serve_start || { log "note: bacport serve did not start; serve rows skipped"; BACPORT_SERVE=0; }
+    fi
+    define_cases
+    results_header > "$RESULTS"
+
+    local round g
+    for round in $(seq 1 "$ROUNDS"); do
+        for g in $GROUPS_WANTED; do
+            run_group "$g" "$round"
+        done
+    done
+
+    [ $BACPORT_SERVE = 1 ] && serve_stop
+    cleanup_targets
+    cp "$RESULTS" "$LOGS/results.tsv"
+    report "$RESULTS"
+    log "results: $RESULTS (logs in $LOGS)"
+}
+
+cleanup_targets() {
+    dropdb --if-exists "$RESTORE" 2>/dev/null
+    myq -e "DROP DATABASE IF EXISTS $RESTORE" 2>/dev/null
+    rm -f "$FILES/$RESTORE.sqlite"
+}
+
+main "$@"
