@@ -44,7 +44,7 @@ report() {
         k = $3 SUBSEP $4
         if (!(k in seen)) { seen[k] = 1; order[++nk] = k; grp[k] = $3; tool[k] = $4; role[k] = $5 }
         runs[k]++
-        if ($14 == 0) {
+        if ($14 == 0 && $15 != "mismatch") {
             ok[k]++
             wall[k] = wall[k] " " $6; cpu[k] = cpu[k] " " $9; rss[k] = rss[k] " " $10
             size[k] = size[k] " " $11; srv[k] = srv[k] " " $12; oth[k] = oth[k] " " $13
