@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bacport/bacport/internal/bacpac"
+	"github.com/bacport/bacport/internal/engine"
+)
+
+// copyChunk is how many encoded bytes the COPY stream gathers before
+// handing them to pgconn, which sends them as one CopyData message.
+const copyChunk = 64 << 10
+
+// copyStream is the io.Reader a COPY FROM STDIN pulls: it encodes rows
+// from next on demand, so no more than about one chunk is held.
+type copyStream struct {
+	table  string
+	cols   []*targetCol
+	binary bool
+	lossy  bool
+	next   func() ([]any, error)
+
+	buf     []byte
+	off     int
+	rows    int64
+	eof     bool
+	started bool
+	err     error // the first error of ours, reported instead of the server's
+}
+
+func (s *copyStream) Read(p []byte) (int, error) {
+	for s.off >= len(s.buf) {
+		if s.err != nil {
+			return 0, s.err
+		}
+		if s.eof {
+			return 0, io.EOF
+		}
+		s.buf, s.off = s.buf[:0], 0
+		s.fill()
+	}
+	n := copy(p, s.buf[s.off:])
+	s.off += n
+	return n, nil
+}
+
+func (s *copyStream) fill() {
+	if !s.started && s.binary {
+		s.buf = append(s.buf, copySignature...)
+		s.buf = append(s.buf, 0, 0, 0, 0, 0, 0, 0, 0)
+	}
+	s.started = true
+	for len(s.buf) < copyChunk {
+		row, err := s.next()
+		if err == io.EOF {
+			if s.binary {
+				s.buf = append(s.buf, 0xff, 0xff)
+			}
+			s.eof = true
+			return
+		}
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.rows++
+		if err := s.encode(row); err != nil {
+			s.err = err
+			return
+		}
+	}
+}
+
+func (s *copyStream) encode(row []any) error {
+	if len(row) != len(s.cols) {
+		return fmt.Errorf("load %s row %d: %d values for %d columns", s.table, s.rows,
+			len(row), len(s.cols))
+	}
+	mark := len(s.buf)
+	if s.binary {
+		s.buf = append(s.buf, byte(len(s.cols)>>8), byte(len(s.cols)))
+	}
+	for i, c := range s.cols {
+		if !s.binary && i > 0 {
+			s.buf = append(s.buf, '\t')
+		}
+		if row[i] == nil {
+			if s.binary {
+				s.buf = append(s.buf, 0xff, 0xff, 0xff, 0xff)
+			} else {
+				s.buf = append(s.buf, '\\', 'N')
+			}
+			continue
+		}
+		v, err := c.convert(row[i], s.lossy)
+		if err != nil {
+			s.buf = s.buf[:mark]
+			return &engine.ValueError{Table: s.table, Column: c.name, Row: s.rows, Err: err}
+		}
+		if s.binary {
+			s.buf = appendBinary(s.buf, c.kind, v)
+		} else {
+			s.buf = appendText(s.buf, c.kind, v)
+		}
+	}
+	if !s.binary {
+		s.buf = append(s.buf, '\n')
+	}
+	return nil
+}
+
+// Load streams a table's rows into it with COPY FROM STDIN, in binary
+// form when every column has a binary codec here and in text form
+// otherwise.
+func (t *target) Load(ctx context.Context, tb *bacpac.Table, next func() ([]any, error)) (int64, error) {
+	t.mu.Lock()
+	lt := t.tables[[2]string{tb.Schema, tb.Name}]
+	t.mu.Unlock()
+	if lt == nil {
+		return 0, fmt.Errorf("load %s.%s: table was not created", tb.Schema, tb.Name)
+	}
+	name := tb.Schema + "." + tb.Name
+	s := &copyStream{table: name, cols: lt.cols, binary: lt.binary, lossy: t.d.Lossy,
+		next: next, buf: make([]byte, 0, copyChunk+4096)}
+	cols := make([]string, len(lt.cols))
+	for i, c := range lt.cols {
+		cols[i] = quoteIdent(c.name)
+	}
+	format := "binary"
+	if !lt.binary {
+		format = "text"
+	}
+	sql := "COPY " + qualified(lt.schema, lt.name) + " (" + strings.Join(cols, ", ") +
+		") FROM STDIN (FORMAT " + format + ")"
+
+	conn, err := t.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("load %s: %w", name, err)
+	}
+	defer conn.Release()
+	tag, err := conn.Conn().PgConn().CopyFrom(ctx, s, sql)
+	if s.err != nil {
+		return s.rows, fmt.Errorf("load %s: %w", name, s.err)
+	}
+	if err != nil {
+		if ve := serverValueError(name, err); ve != nil {
+			return 0, fmt.Errorf("load %s: %w", name, ve)
+		}
+		return 0, fmt.Errorf("load %s: %w", name, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+var copyWhere = regexp.MustCompile(`COPY [^,]+, line (\d+)(?:, column ([^:]+))?`)
+
+// serverValueError turns a COPY error that names a line and column (an
+// invalid JSON text, say) into a ValueError.
+func serverValueError(table string, err error) *engine.ValueError {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || !strings.HasPrefix(pgErr.Code, "22") {
+		return nil
+	}
+	m := copyWhere.FindStringSubmatch(pgErr.Where)
+	if m == nil {
+		return nil
+	}
+	row, _ := strconv.ParseInt(m[1], 10, 64)
+	return &engine.ValueError{Table: table, Column: m[2], Row: row, Err: err}
+}
