@@ -34,6 +34,7 @@ my_dsn() { echo "mysql://$MYUSER${MYPASS:+:$MYPASS}@$MYHOST:$MYPORT/$1"; }
 sqlite_dsn() { echo "sqlite://$1"; }   # $1 is an absolute path, so this gives sqlite:///…
 
 SQLITE_DB=$DATA/$DB.sqlite
+export SCALE WIDE_ROWS DB BENCH_OUT
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -90,6 +90,7 @@ measure_case() {
     logf=$LOGS/$name.r$round.log
     tf=$LOGS/.time
 
+    export BENCH_ROUND=$round
     if ! bash -c "${CASE_PREP[$i]}" >"$logf" 2>&1; then
         log "$g / $label: preparation failed (see $logf)"
     fi
@@ -127,7 +128,10 @@ measure_case() {
         [ "$check" = ok ] || { echo "$check" >>"$logf"; log "  check: $check"; check=mismatch; }
     fi
     phases=-
-    [ "${CASE_ROLE[$i]}" = bacport ] && phases=$(bacport_phases "$logf")
+    if [ "${CASE_ROLE[$i]}" = bacport ] && [ $rc -eq 0 ]; then
+        if [ "$mode" = serve ]; then phases=$(sv_phases "$logf"); else phases=$(bacport_phases "$logf"); fi
+        [ -n "$phases" ] || phases=-
+    fi
     log "  wall ${wall}s cpu ${cpu}s rss $((rss / 1024))MiB out $((size / 1000000))MB server ${srv}s other ${other}s check $check"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$RUN_ID" "$round" "$g" "$label" "${CASE_ROLE[$i]}" "$wall" "$u" "$s" "$cpu" "$rss" \

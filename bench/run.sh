@@ -103,7 +103,7 @@ define_cases() {
     # PostgreSQL import into a new database (indexes and constraints included)
     local pgprep="dropdb --if-exists $RESTORE"
     if [ $BACPORT_SERVE = 1 ]; then
-        add_case pg-import "bacport serve" bacport serve "$pgprep" \
+        add_case pg-import "bacport serve" bacport serve "$sv drop postgres $RESTORE; $pgprep" \
             "$sv import postgres $RESTORE pg.bacpac" "" "pg $RESTORE"
     fi
     if [ $BACPORT_CLI = 1 ]; then
@@ -138,7 +138,7 @@ define_cases() {
     # MariaDB import into a new database
     local myprep="mariadb $my -e 'DROP DATABASE IF EXISTS $RESTORE'"
     if [ $BACPORT_SERVE = 1 ]; then
-        add_case my-import "bacport serve" bacport serve "$myprep" \
+        add_case my-import "bacport serve" bacport serve "$sv drop mysql $RESTORE; $myprep" \
             "$sv import mysql $RESTORE my.bacpac" "" "my $RESTORE"
     fi
     if [ $BACPORT_CLI = 1 ]; then
@@ -161,7 +161,8 @@ define_cases() {
     if [ $BACPORT_SERVE = 1 ]; then
         add_case sqlite-export "bacport serve" bacport serve "" \
             "$sv export sqlite $DB sqlite.bacpac" "@serve:sqlite.bacpac" ""
-        add_case sqlite-import "bacport serve" bacport serve "" \
+        add_case sqlite-import "bacport serve" bacport serve \
+            "$sv drop sqlite $RESTORE; rm -f $(printf '%q' "$DATA/$RESTORE.sqlite")" \
             "$sv import sqlite $RESTORE sqlite.bacpac" "" "sqlite @serve:$RESTORE"
     fi
     if [ $BACPORT_CLI = 1 ]; then
