@@ -1,0 +1,265 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/bacport/bacport/internal/bacpac"
+	"github.com/bacport/bacport/internal/engine"
+)
+
+// errNoPrivilege is MySQL's "access denied; you need the … privilege".
+const errNoPrivilege = 1227
+
+// source is a database opened for export. Every connection in conns runs a
+// read-only REPEATABLE READ transaction started at the same point.
+type source struct {
+	s     *settings
+	db    string
+	pool  *sql.DB
+	conns chan *sql.Conn
+	all   []*sql.Conn
+	once  sync.Once
+}
+
+// OpenSource opens the database and starts one consistent snapshot.
+//
+// For parallel reads every connection must see the same snapshot, and
+// MariaDB cannot share one between sessions. So, as mydumper does, the
+// driver takes FLUSH TABLES WITH READ LOCK on a separate connection, starts
+// a consistent-snapshot transaction on each reading connection, and
+// releases the lock at once: writers pause only for the moment that takes.
+// Without the RELOAD privilege the lock is refused and the export reads
+// through one connection.
+func (d *Driver) OpenSource(ctx context.Context, cfg engine.Config) (engine.Source, error) {
+	s, err := d.resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if s.database == "" {
+		return nil, fmt.Errorf("open mysql source: the DSN names no database: %w",
+			engine.ErrNoDatabase)
+	}
+	pool, err := s.connect(ctx, s.database)
+	if err != nil {
+		return nil, err
+	}
+	src := &source{s: s, db: s.database, pool: pool}
+	if err := src.start(ctx, s.parallel); err != nil {
+		src.Close()
+		return nil, fmt.Errorf("start snapshot of %q: %w", s.database, err)
+	}
+	return src, nil
+}
+
+func (src *source) start(ctx context.Context, n int) error {
+	var lock *sql.Conn
+	if n > 1 {
+		c, err := src.pool.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := c.ExecContext(ctx, "SET SESSION lock_wait_timeout = 60"); err != nil {
+			return err
+		}
+		_, err = c.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK")
+		var me *gomysql.MySQLError
+		switch {
+		case errors.As(err, &me) && (me.Number == errNoPrivilege || me.Number == errAccessDenied ||
+			me.Number == errDBAccessDenied):
+			n = 1
+		case err != nil:
+			return err
+		default:
+			lock = c
+		}
+	}
+	for range n {
+		c, err := src.pool.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		src.all = append(src.all, c)
+		for _, q := range []string{
+			"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+			"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+		} {
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+	}
+	if lock != nil {
+		if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+			return err
+		}
+	}
+	src.conns = make(chan *sql.Conn, len(src.all))
+	for _, c := range src.all {
+		src.conns <- c
+	}
+	return nil
+}
+
+// conn takes a snapshot connection; put it back with release.
+func (src *source) conn(ctx context.Context) (*sql.Conn, error) {
+	select {
+	case c := <-src.conns:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (src *source) release(c *sql.Conn) { src.conns <- c }
+
+// Model reads the schema through the snapshot's first free connection.
+func (src *source) Model(ctx context.Context) (*bacpac.Model, error) {
+	c, err := src.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer src.release(c)
+	m, err := readModel(ctx, c, src.db)
+	if err != nil {
+		return nil, fmt.Errorf("read schema of %q: %w", src.db, err)
+	}
+	return m, nil
+}
+
+// Rows streams a table with one unbuffered SELECT through the text
+// protocol; every cell is parsed from its exact text.
+func (src *source) Rows(ctx context.Context, t *bacpac.Table, fn func(row []any) error) error {
+	cols := t.DataColumns()
+	kinds := make([]kind, len(cols))
+	exprs := make([]string, len(cols))
+	for i, c := range cols {
+		k, err := kindOf(c)
+		if err != nil {
+			return fmt.Errorf("read table %s: %w", t.Name, err)
+		}
+		kinds[i] = k
+		exprs[i] = quoteIdent(c.Name)
+		if k == kFloat {
+			// FLOAT's text form keeps 6 digits; DOUBLE's is exact.
+			exprs[i] = "CAST(" + exprs[i] + " AS DOUBLE)"
+		}
+	}
+	if len(cols) == 0 {
+		return nil
+	}
+	c, err := src.conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer src.release(c)
+	query := "SELECT " + strings.Join(exprs, ", ") + " FROM " + quoteIdent(src.db) + "." +
+		quoteIdent(t.Name)
+	rows, err := c.QueryContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("read table %s: %w", t.Name, err)
+	}
+	defer rows.Close()
+	raw := make([]sql.RawBytes, len(cols))
+	dest := make([]any, len(cols))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	row := make([]any, len(cols))
+	var n int64
+	for rows.Next() {
+		n++
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("read table %s row %d: %w", t.Name, n, err)
+		}
+		for i, b := range raw {
+			if b == nil {
+				row[i] = nil
+				continue
+			}
+			v, err := parseValue(kinds[i], b)
+			if err != nil {
+				return &engine.ValueError{Table: t.Name, Column: cols[i].Name, Row: n, Err: err}
+			}
+			row[i] = v
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read table %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// Close ends the snapshot transactions and closes the connections.
+func (src *source) Close() error {
+	var err error
+	src.once.Do(func() {
+		for _, c := range src.all {
+			c.ExecContext(context.Background(), "ROLLBACK")
+			c.Close()
+		}
+		err = src.pool.Close()
+	})
+	return err
+}
+
+// kindOf says how to read a column exported by this driver, from its
+// recorded MySQL type.
+func kindOf(c *bacpac.Column) (kind, error) {
+	st, ok := c.Property(bacpac.SourceTypeProperty)
+	if !ok || !strings.HasPrefix(st, sourcePrefix) {
+		return 0, fmt.Errorf("column %s has no MySQL source type", c.Name)
+	}
+	t := parseType(strings.TrimPrefix(st, sourcePrefix))
+	switch t.base {
+	case "tinyint", "smallint", "mediumint", "int", "year":
+		return kSigned, nil
+	case "bigint":
+		if t.unsigned {
+			return kUnsigned64, nil
+		}
+		return kSigned, nil
+	case "decimal":
+		if t.arg(0, 10) > 38 {
+			return kBigDecimal, nil
+		}
+		return kDecimal, nil
+	case "float":
+		return kFloat, nil
+	case "double":
+		return kDouble, nil
+	case "bit":
+		if t.arg(0, 1) == 1 {
+			return kBit1, nil
+		}
+		return kBits, nil
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set",
+		"json", "inet4", "inet6":
+		return kText, nil
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry",
+		"point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+		"geometrycollection":
+		return kBytes, nil
+	case "date":
+		return kDate, nil
+	case "datetime":
+		return kDateTime, nil
+	case "timestamp":
+		return kTimestamp, nil
+	case "time":
+		return kTime, nil
+	case "uuid":
+		return kUUID, nil
+	}
+	return 0, fmt.Errorf("column %s type %s: %w", c.Name, t.ddl, engine.ErrNotSupported)
+}
