@@ -25,8 +25,8 @@ const (
 // xmlOut builds an indented XML document the way DacFx formats its parts:
 // tab indentation and CRLF line ends, no final newline.
 type xmlOut struct {
-	b     bytes.Buffer
-	depth int
+	b      bytes.Buffer
+	depth  int
 	indent string
 }
 
