@@ -1,0 +1,125 @@
+// Package blobtest is the one conformance suite for Blob endpoints: Run
+// drives any endpoint through the official azblob SDK and checks the
+// behaviour bacport relies on. It also starts the endpoints the suite runs
+// against: the embedded service and Azurite.
+package blobtest
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/bacport/bacport/internal/blob/embedded"
+	"github.com/bacport/bacport/internal/testenv"
+)
+
+// Azurite's well-known development account.
+const (
+	AzuriteAccount = "devstoreaccount1"
+	AzuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// Env is an endpoint under test.
+type Env struct {
+	Name     string // "embedded" or "azurite", for messages
+	Endpoint string // the account's Blob endpoint, path style
+	Account  string
+	Key      string // base64 account key
+	// Azurite marks Azurite, whose documented deviations the suite accepts.
+	Azurite bool
+	// Server is the embedded server, when Name is "embedded".
+	Server *embedded.Server
+}
+
+// Embedded starts an embedded server on a free loopback port with one
+// account, stopped when tb ends.
+func Embedded(tb testing.TB) Env {
+	tb.Helper()
+	srv, err := embedded.New(embedded.Config{Dir: tb.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatalf("start embedded blob server: %v", err)
+	}
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		tb.Fatalf("listen: %v", err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	key := embedded.NewKey()
+	if err := srv.AddAccount("bacportdev", key, embedded.NewKey()); err != nil {
+		tb.Fatalf("add account: %v", err)
+	}
+	return Env{Name: "embedded", Endpoint: srv.AccountURL("bacportdev"), Account: "bacportdev",
+		Key: b64(key), Server: srv}
+}
+
+// Azurite returns an Azurite endpoint: BACPORT_AZURITE_BLOB when set (the
+// endpoint of devstoreaccount1 with the well-known key), else a fresh
+// in-memory Azurite from <repo>/.tools started on a free port and stopped
+// when tb ends. Without either it reports Azurite missing.
+func Azurite(tb testing.TB) Env {
+	tb.Helper()
+	env := Env{Name: "azurite", Account: AzuriteAccount, Key: AzuriteKey, Azurite: true}
+	if ep := os.Getenv("BACPORT_AZURITE_BLOB"); ep != "" {
+		env.Endpoint = ep
+		return env
+	}
+	bin := filepath.Join(testenv.RepoRoot(), ".tools", "node_modules", ".bin", "azurite-blob")
+	if _, err := os.Stat(bin); err != nil {
+		testenv.Missing(tb, "Azurite", "run bash .ci/services.sh (installs azurite@3.35.0 into .tools)")
+	}
+	port := freePort(tb)
+	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
+		"--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent")
+	cmd.Dir = tb.TempDir()
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start Azurite: %v", err)
+	}
+	tb.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHTTP(tb, base, 60*time.Second)
+	env.Endpoint = base + "/" + AzuriteAccount
+	return env
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// waitHTTP polls url until anything answers.
+func waitHTTP(tb testing.TB, url string, limit time.Duration) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("Azurite at %s did not answer within %v: %v", url, limit, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
