@@ -39,9 +39,11 @@ type ExportOptions struct {
 	PartSize int64
 	Level    int
 	TempDir  string
-	// Server and Database name the source in Origin.xml.
+	// Server, Database and Engine describe the source in Origin.xml
+	// (Engine as e.g. "SQLite 3.50" or "PostgreSQL 16.4").
 	Server   string
 	Database string
+	Engine   string
 	// Progress, when set, receives progress events.
 	Progress func(Progress)
 	// Logger, when set, receives debug events per table.

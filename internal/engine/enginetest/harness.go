@@ -89,6 +89,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("AbortDropsCreated", func(t *testing.T) { testAbortDropsCreated(t, h) })
 	t.Run("AbortEmptiesExisting", func(t *testing.T) { testAbortEmptiesExisting(t, h) })
 	t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, h) })
+	t.Run("DirectRoundTrip", func(t *testing.T) { testDirectRoundTrip(t, h) })
 	runPipelineTests(t, h)
 }
 

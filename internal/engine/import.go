@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bacport/bacport/internal/bacpac"
+)
+
+// Import loads a package into dst: the tables are created, loaded
+// (opts.Parallel at a time, capped by a LoadParallelism target) and
+// finished with their keys, indexes and constraints. On any error,
+// including a cancelled ctx, dst.Abort undoes the import before Import
+// returns. dst is not closed.
+//
+// The report lists every model object the target did not receive: views,
+// procedures, functions, triggers, principals and the like from the
+// package, and whatever the driver's Finish could not express.
+func Import(ctx context.Context, pkg *bacpac.Package, dst Target, opts ImportOptions) (rep ImportReport, err error) {
+	start := time.Now()
+	emit := progressFunc(opts.Progress)
+	m := pkg.Model()
+	defer func() {
+		if err == nil {
+			return
+		}
+		if aerr := dst.Abort(context.WithoutCancel(ctx)); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("undo import: %w", aerr))
+		}
+	}()
+
+	rep.Skipped = SkippedObjects(m)
+	emit(Progress{Phase: PhaseSchema})
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	if err := dst.CreateTables(ctx, m); err != nil {
+		return rep, fmt.Errorf("create tables: %w", err)
+	}
+
+	parallel := parallelism(opts.Parallel)
+	if lp, ok := dst.(LoadParallelism); ok && lp.MaxLoadParallel() > 0 {
+		parallel = min(parallel, lp.MaxLoadParallel())
+	}
+	rep.Tables = make([]TableReport, len(m.Tables))
+	var total totals
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	for i, t := range m.Tables {
+		rep.Tables[i] = TableReport{Schema: t.Schema, Name: t.Name}
+		g.Go(func() error {
+			return importTable(gctx, pkg, dst, t, &rep.Tables[i], &total, emit, opts)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return rep, err
+	}
+	rep.Rows, rep.Bytes = total.rows.Load(), total.bytes.Load()
+
+	emit(Progress{Phase: PhaseFinish, Rows: rep.Rows, Bytes: rep.Bytes})
+	skipped, err := dst.Finish(ctx, m)
+	rep.Skipped = append(rep.Skipped, skipped...)
+	if err != nil {
+		return rep, fmt.Errorf("add keys, indexes and constraints: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	rep.Elapsed = time.Since(start)
+	emit(Progress{Phase: PhaseDone, Rows: rep.Rows, Bytes: rep.Bytes})
+	return rep, nil
+}
+
+func importTable(ctx context.Context, pkg *bacpac.Package, dst Target, t *bacpac.Table,
+	tr *TableReport, total *totals, emit func(Progress), opts ImportOptions) error {
+	name := t.Schema + "." + t.Name
+	started := time.Now()
+	rows := pkg.Rows(t)
+	defer rows.Close()
+	var seen atomic.Int64
+	n, err := dst.Load(ctx, t, func() ([]any, error) {
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+			return nil, io.EOF
+		}
+		row := rows.Values()
+		tr.Bytes += rowBytes(row)
+		if k := seen.Add(1); k%progressEvery == 0 {
+			emit(Progress{Phase: PhaseData, Table: name, Rows: k, Bytes: tr.Bytes})
+		}
+		return row, nil
+	})
+	tr.Rows = n
+	if err != nil {
+		return fmt.Errorf("import table %s: %w", name, err)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("import table %s: %w", name, err)
+	}
+	if got := seen.Load(); got != n {
+		return fmt.Errorf("import table %s: the package holds %d rows, the target loaded %d", name, got, n)
+	}
+	total.rows.Add(n)
+	total.bytes.Add(tr.Bytes)
+	emit(Progress{Phase: PhaseTable, Table: name, Rows: n, Bytes: tr.Bytes})
+	if opts.Logger != nil {
+		opts.Logger.Debug("table imported", "table", name, "rows", n, "elapsed", time.Since(started))
+	}
+	return nil
+}
+
+// SkippedObjects lists the model's objects that no engine import carries
+// (views, code, principals, …) and the element types the package reader
+// did not understand, each with the reason.
+func SkippedObjects(m *bacpac.Model) []Skipped {
+	var out []Skipped
+	for _, o := range m.Objects {
+		out = append(out, Skipped{Kind: o.Kind, Name: o.Name, Reason: objectReason(o.Kind)})
+	}
+	for _, u := range m.Unknown {
+		out = append(out, Skipped{Kind: u, Reason: "bacport does not read this element type"})
+	}
+	return out
+}
+
+func objectReason(kind string) string {
+	switch kind {
+	case "SqlView":
+		return "views are T-SQL queries, which bacport does not translate to another engine"
+	case "SqlProcedure", "SqlScalarFunction", "SqlTableValuedFunction",
+		"SqlInlineTableValuedFunction", "SqlMultiStatementTableValuedFunction",
+		"SqlAggregate", "SqlAssembly":
+		return "stored code is T-SQL (or CLR), which bacport does not translate to another engine"
+	case "SqlDmlTrigger", "SqlDdlTrigger", "SqlServerDdlTrigger":
+		return "triggers are T-SQL, which bacport does not translate to another engine"
+	case "SqlUser", "SqlLogin", "SqlRole", "SqlRoleMembership", "SqlPermissionStatement",
+		"SqlApplicationRole", "SqlServerRoleMembership", "SqlCredential":
+		return "principals and permissions are not carried; the target's administrator owns the imported tables"
+	case "SqlSequence":
+		return "sequences are not carried; identity columns are, where the target numbers rows"
+	case "SqlIndex":
+		return "the index is over an expression or options the target cannot express"
+	case "SqlExtendedProperty":
+		return "extended properties other than bacport's own are not carried"
+	case "SqlFilegroup", "SqlPartitionFunction", "SqlPartitionScheme", "SqlFullTextCatalog",
+		"SqlFullTextIndex", "SqlDatabaseOptions":
+		return "physical storage and server options have no meaning in the target engine"
+	}
+	return "the target engine has no equivalent of this SQL Server object"
+}
