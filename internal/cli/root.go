@@ -63,6 +63,7 @@ func newRoot() *cobra.Command {
 		return usageError{err}
 	})
 	root.AddCommand(newPackageCmd())
+	root.AddCommand(newServeCmd())
 	addClientCmds(root) // client.go: verbs that talk to a bacport server
 	markArgsAsUsage(root)
 	return root
