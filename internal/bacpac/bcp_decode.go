@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -262,7 +263,12 @@ func (p *partDecoder) value(c *colDecoder) (any, error) {
 	}
 	switch c.kind {
 	case kindString:
-		b, err := p.takeOwned(n)
+		// Short text decodes straight out of the read buffer.
+		take := p.takeOwned
+		if n <= partBufferSize && int64(n) <= p.size-p.off {
+			take = func(n uint64) ([]byte, error) { return p.take(int(n)) }
+		}
+		b, err := take(n)
 		if err != nil {
 			return nil, err
 		}
@@ -416,11 +422,18 @@ func decodeDecimal(b []byte) (Decimal, error) {
 		return Decimal{}, fmt.Errorf("%w: decimal header %d,%d sign %d",
 			ErrBadValue, prec, scale, sign)
 	}
-	mag := make([]byte, len(b)-3)
-	for i, x := range b[3:] {
-		mag[len(mag)-1-i] = x
+	v := new(big.Int)
+	if len(b) <= 11 || allZero(b[11:]) {
+		var lo [8]byte
+		copy(lo[:], b[3:])
+		v.SetUint64(binary.LittleEndian.Uint64(lo[:]))
+	} else {
+		mag := make([]byte, len(b)-3)
+		for i, x := range b[3:] {
+			mag[len(mag)-1-i] = x
+		}
+		v.SetBytes(mag)
 	}
-	v := new(big.Int).SetBytes(mag)
 	if v.Cmp(maxDecimal) > 0 {
 		return Decimal{}, fmt.Errorf("%w: decimal magnitude over 38 digits", ErrBadValue)
 	}
@@ -428,6 +441,15 @@ func decodeDecimal(b []byte) (Decimal, error) {
 		v.Neg(v)
 	}
 	return Decimal{Unscaled: v, Scale: int(scale)}, nil
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 var maxDecimal = new(big.Int).Sub(new(big.Int).Exp(big.NewInt(10), big.NewInt(38), nil),
@@ -438,23 +460,25 @@ func decodeUTF16(b []byte) (string, error) {
 	if len(b)%2 != 0 {
 		return "", fmt.Errorf("%w: UTF-16 text of odd length %d", ErrBadValue, len(b))
 	}
-	ascii := true
-	for i := 1; i < len(b); i += 2 {
-		if b[i] != 0 || b[i-1] >= utf8.RuneSelf {
-			ascii = false
-			break
+	var sb strings.Builder
+	sb.Grow(len(b) / 2)
+	for i := 0; i < len(b); i += 2 {
+		u := rune(b[i]) | rune(b[i+1])<<8
+		switch {
+		case u < utf8.RuneSelf:
+			sb.WriteByte(byte(u))
+			continue
+		case utf16.IsSurrogate(u) && u < 0xdc00 && i+3 < len(b):
+			if lo := rune(b[i+2]) | rune(b[i+3])<<8; lo >= 0xdc00 && lo < 0xe000 {
+				sb.WriteRune(utf16.DecodeRune(u, lo))
+				i += 2
+				continue
+			}
+			u = utf8.RuneError
+		case utf16.IsSurrogate(u):
+			u = utf8.RuneError
 		}
+		sb.WriteRune(u)
 	}
-	if ascii {
-		s := make([]byte, len(b)/2)
-		for i := range s {
-			s[i] = b[2*i]
-		}
-		return string(s), nil
-	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	return string(utf16.Decode(u)), nil
+	return sb.String(), nil
 }
