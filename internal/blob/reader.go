@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -15,6 +16,7 @@ import (
 const (
 	DefaultChunkSize   = 4 << 20
 	DefaultCacheChunks = 8
+	DefaultReadAhead   = 2
 )
 
 // ReaderOptions tune a Reader.
@@ -25,6 +27,9 @@ type ReaderOptions struct {
 	// CacheChunks is how many chunks are kept (default 8), so memory use is
 	// about ChunkSize×CacheChunks.
 	CacheChunks int
+	// ReadAhead is how many chunks are fetched ahead of a sequential scan
+	// (default 2, at most CacheChunks/2).
+	ReadAhead int
 }
 
 // Reader is an io.ReaderAt over one committed blob, made of ranged GETs
@@ -39,7 +44,10 @@ type Reader struct {
 	chunk int64
 	max   int
 
+	ahead int
+
 	mu    sync.Mutex
+	last  int64 // index of the chunk read last
 	cache map[int64]*chunk
 	order []int64 // chunk indexes, least recently used first
 }
@@ -64,13 +72,18 @@ func (a *Account) OpenWith(ctx context.Context, containerName, name string, opts
 		return nil, fmt.Errorf("open blob %q: %w", name, classify(err))
 	}
 	r := &Reader{ctx: ctx, bc: bc, size: deref(p.ContentLength), etag: deref(p.ETag),
-		chunk: DefaultChunkSize, max: DefaultCacheChunks, cache: map[int64]*chunk{}}
+		chunk: DefaultChunkSize, max: DefaultCacheChunks, ahead: DefaultReadAhead,
+		cache: map[int64]*chunk{}, last: -2}
 	if opts != nil && opts.ChunkSize > 0 {
 		r.chunk = opts.ChunkSize
 	}
 	if opts != nil && opts.CacheChunks > 0 {
 		r.max = opts.CacheChunks
 	}
+	if opts != nil && opts.ReadAhead > 0 {
+		r.ahead = opts.ReadAhead
+	}
+	r.ahead = min(r.ahead, r.max/2)
 	return r, nil
 }
 
@@ -122,13 +135,32 @@ func (r *Reader) cached(p []byte, off int64) (int64, error) {
 func (r *Reader) getChunk(idx int64) *chunk {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if c, ok := r.cache[idx]; ok {
+	c, ok := r.cache[idx]
+	switch {
+	case ok && isDone(c) && c.err != nil:
+		r.order = slices.DeleteFunc(r.order, func(v int64) bool { return v == idx })
+		c = r.startLocked(idx) // retry a failed chunk
+	case ok:
 		r.touch(idx)
-		if !isDone(c) || c.err == nil {
-			return c
-		}
-		delete(r.cache, idx) // retry a failed chunk on the next read
+	default:
+		c = r.startLocked(idx)
 	}
+	// Moving on to the next chunk looks like a sequential scan (a zip
+	// entry being inflated): keep the following chunks in flight.
+	if idx == r.last+1 {
+		for next := idx + 1; next <= idx+int64(r.ahead) && next*r.chunk < r.size; next++ {
+			if _, ok := r.cache[next]; !ok {
+				r.startLocked(next)
+			}
+		}
+	}
+	r.last = idx
+	return c
+}
+
+// startLocked starts fetching chunk idx in the background and caches it,
+// evicting the least recently used chunks beyond the limit.
+func (r *Reader) startLocked(idx int64) *chunk {
 	c := &chunk{ready: make(chan struct{})}
 	r.cache[idx] = c
 	r.order = append(r.order, idx)
