@@ -131,6 +131,13 @@ func newColDecoder(c *Column) (colDecoder, error) {
 	case "sql_variant":
 		d.kind, d.prefix, d.variantNull = kindVariant, 4, true
 	default:
+		if strings.HasPrefix(t.Name, "[") {
+			// A user-defined CLR type, named as the model names it:
+			// framed like the built-in CLR types (unconfirmed, no
+			// fixture has one).
+			d.kind, d.prefix = kindBytes, 8
+			return d, nil
+		}
 		return d, fmt.Errorf("column %q: %w: %q", c.Name, errUnsupportedColumn, t.Name)
 	}
 	return d, nil

@@ -7,4 +7,27 @@
 // logging and no network I/O. A Reader works over an io.ReaderAt, so a
 // package in blob storage is read with ranged reads and never downloaded
 // whole; rows stream one at a time.
+//
+// # Reading
+//
+// Open (or OpenFile) reads the zip's central directory, Origin.xml and
+// model.xml, and fails with ErrChecksum when model.xml does not hash to the
+// checksum Origin.xml records. Package.Rows streams one table's rows across
+// its parts in (range, sub-file) order; Package.Verify decodes everything and
+// checks the row total against Origin.xml. A value that does not decode is a
+// *DataError naming the part and the byte offset. The zip reader rejects
+// unsafe entry names, overlapping entries and sizes no deflate stream can
+// have, and checks every entry's size and CRC-32 as it is read.
+//
+// Known shortcomings of the reader:
+//   - The data framing of types no real package has shown is not known:
+//     json and vector (SQL Server 2025) columns are refused with an error,
+//     and user-defined CLR types are assumed to be framed like geography.
+//   - sql_variant values keep SQL Server's serialization; Variant.Value
+//     decodes char and varchar inside a variant as Windows-1252 whatever the
+//     collation says.
+//   - Origin.xml carries only a total row count, so a part that holds an
+//     extra whole row is caught only by that total (Verify), not per table.
+//   - Only the JSON-free "Data 2.0.0.0" stream format is read; the older
+//     JSON data files are not.
 package bacpac
