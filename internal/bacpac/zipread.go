@@ -33,8 +33,11 @@ const (
 	zrMethodStored   = 0
 	zrMethodDeflated = 8
 
-	// maxEntries bounds the central directory a package may declare.
-	maxEntries = 1 << 22
+	// maxEntries and maxDirectorySize bound the central directory a
+	// package may declare, so a lying end record cannot make the reader
+	// allocate the size of the whole (possibly huge, remote) file.
+	maxEntries       = 1 << 22
+	maxDirectorySize = 256 << 20
 	// maxDeflateRatio is just above the best ratio deflate can reach
 	// (about 1032:1); a declared size beyond it is a lie.
 	maxDeflateRatio = 1040
@@ -78,7 +81,7 @@ func readZipDir(r io.ReaderAt, size int64) (*zrDir, error) {
 	if cdOffset > uint64(size) || cdSize > uint64(size)-cdOffset {
 		return nil, zipFormatErr("central directory lies outside the file")
 	}
-	if count > maxEntries || count*zrCentralLen > cdSize {
+	if cdSize > maxDirectorySize || count > maxEntries || count*zrCentralLen > cdSize {
 		return nil, zipFormatErr("central directory declares %d entries in %d bytes",
 			count, cdSize)
 	}
@@ -93,6 +96,9 @@ func readZipDir(r io.ReaderAt, size int64) (*zrDir, error) {
 			return nil, fmt.Errorf("read central directory entry %d: %w", i, err)
 		}
 		buf = rest
+		if e.CompressedSize > uint64(size) || e.headerOffset > uint64(size) {
+			return nil, zipFormatErr("entry %q lies outside the file", e.Name)
+		}
 		if strings.HasSuffix(e.Name, "/") && e.UncompressedSize == 0 {
 			continue // a folder entry; OPC writers emit none, others may
 		}
