@@ -15,10 +15,21 @@ import (
 // maxRowBytes is kept under MySQL's 65,535-byte row size limit.
 const maxRowBytes = 65000
 
-// CreateTables creates every table with its columns, defaults and check
-// constraints, and with its primary key inline: InnoDB stores rows in
-// primary-key order, so adding the key after the load would rebuild the
-// whole table. Secondary indexes, unique and foreign keys come in Finish.
+// maxKeyBytes is InnoDB's index key limit (DYNAMIC rows, 16 KiB pages).
+const maxKeyBytes = 3072
+
+// CreateTables creates every table with its columns, defaults, primary
+// key, unique keys, indexes and check constraints in one CREATE TABLE.
+//
+// The primary key is inline because InnoDB stores rows in primary-key
+// order: adding it after the load would rebuild the table. Secondary
+// indexes are inline too, as myloader does by default: each DDL statement
+// costs tens of milliseconds of dictionary and log flushes here, which
+// dominates on packages of many small tables, and checks declared before
+// the load are enforced row by row. Foreign keys wait for Finish. When the
+// server refuses the whole statement, the table is created with columns
+// and primary key only and every other item is added on its own, so the
+// ones MySQL cannot express are reported instead of failing the import.
 func (tg *target) CreateTables(ctx context.Context, m *bacpac.Model) error {
 	tg.assignNames(m)
 	c, err := tg.pool.Conn(ctx)
@@ -27,21 +38,15 @@ func (tg *target) CreateTables(ctx context.Context, m *bacpac.Model) error {
 	}
 	defer c.Close()
 	for _, t := range m.Tables {
-		p, cols, err := tg.plan(t)
+		p, err := tg.plan(t)
 		if err != nil {
 			return err
 		}
 		tg.mu.Lock()
 		tg.plans[t] = p
 		tg.mu.Unlock()
-		if err := tg.createTable(ctx, c, t, p, cols); err != nil {
+		if err := tg.createTable(ctx, c, t, p); err != nil {
 			return err
-		}
-		tg.mu.Lock()
-		tg.made = append(tg.made, p.name)
-		tg.mu.Unlock()
-		for _, ck := range t.Checks {
-			tg.addCheck(ctx, c, t, p, ck)
 		}
 	}
 	return nil
@@ -52,14 +57,9 @@ type execConn interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// plan decides each column's MySQL type and definition.
-func (tg *target) plan(t *bacpac.Table) (*tablePlan, []string, error) {
-	p := &tablePlan{name: tg.tableName(t.Schema, t.Name)}
-	type planned struct {
-		c  *bacpac.Column
-		cp *colPlan
-	}
-	var kept []planned
+// plan decides each column's MySQL type.
+func (tg *target) plan(t *bacpac.Table) (*tablePlan, error) {
+	p := &tablePlan{name: tg.tableName(t.Schema, t.Name), byName: map[string]*colPlan{}}
 	var cps []*colPlan
 	for _, c := range t.Columns {
 		if c.Computed != "" && !isMySQLType(c) {
@@ -69,20 +69,17 @@ func (tg *target) plan(t *bacpac.Table) (*tablePlan, []string, error) {
 		}
 		cp, err := tg.planColumn(c)
 		if err != nil {
-			return nil, nil, fmt.Errorf("plan table %s: %w", modelName(t), err)
+			return nil, fmt.Errorf("plan table %s: %w", modelName(t), err)
 		}
 		if c.Computed == "" {
 			p.cols = append(p.cols, cp)
 		}
-		kept = append(kept, planned{c, cp})
+		p.created = append(p.created, c)
+		p.byName[strings.ToLower(c.Name)] = cp
 		cps = append(cps, cp)
 	}
 	fitRowSize(cps)
-	defs := make([]string, len(kept))
-	for i, k := range kept {
-		defs[i] = tg.columnDef(t, k.c, k.cp, p)
-	}
-	return p, defs, nil
+	return p, nil
 }
 
 func isMySQLType(c *bacpac.Column) bool {
@@ -156,7 +153,8 @@ func fitRowSize(plans []*colPlan) {
 	}
 }
 
-func (tg *target) columnDef(t *bacpac.Table, c *bacpac.Column, cp *colPlan, p *tablePlan) string {
+func (tg *target) columnDef(t *bacpac.Table, c *bacpac.Column, cp *colPlan, p *tablePlan,
+	translated bool) string {
 	def := quoteIdent(c.Name) + " " + cp.t.ddl
 	if c.Computed != "" {
 		def += " AS (" + c.Computed + ")"
@@ -178,12 +176,17 @@ func (tg *target) columnDef(t *bacpac.Table, c *bacpac.Column, cp *colPlan, p *t
 			def += " AUTO_INCREMENT"
 			p.identity = c.Name
 		default:
+			if !translated {
+				break
+			}
 			tg.skip("identity", modelName(t)+".["+c.Name+"]",
 				"MySQL has AUTO_INCREMENT only on integer columns, not "+cp.t.ddl)
 		}
 	}
-	if expr, ok := tg.defaultExpr(t, c, cp); ok {
-		def += " DEFAULT " + expr
+	if cp.isExact || translated {
+		if expr, ok := tg.defaultExpr(t, c, cp, translated); ok {
+			def += " DEFAULT " + expr
+		}
 	}
 	if v, ok := c.Property(propOnUpdate); ok && cp.isExact {
 		def += " ON UPDATE " + v
@@ -195,7 +198,8 @@ func (tg *target) columnDef(t *bacpac.Table, c *bacpac.Column, cp *colPlan, p *t
 }
 
 // defaultExpr returns the column default in MySQL syntax.
-func (tg *target) defaultExpr(t *bacpac.Table, c *bacpac.Column, cp *colPlan) (string, bool) {
+func (tg *target) defaultExpr(t *bacpac.Table, c *bacpac.Column, cp *colPlan,
+	report bool) (string, bool) {
 	if v, ok := c.Property(propDefault); ok && cp.isExact {
 		if numberLit.MatchString(v) || strings.HasPrefix(v, "'") ||
 			strings.HasPrefix(strings.ToLower(v), "b'") ||
@@ -209,19 +213,86 @@ func (tg *target) defaultExpr(t *bacpac.Table, c *bacpac.Column, cp *colPlan) (s
 	}
 	expr, err := tsqlDefault(c.Default.Expression, cp.t)
 	if err != nil {
-		tg.skip("default constraint", modelName(t)+".["+c.Name+"]", err.Error())
+		if report {
+			tg.skip("default constraint", modelName(t)+".["+c.Name+"]", err.Error())
+		}
 		return "", false
 	}
 	return expr, true
 }
 
-func (tg *target) createTable(ctx context.Context, c execConn, t *bacpac.Table, p *tablePlan,
-	cols []string) error {
+// item is one key, index or check of a table: its clause inside CREATE
+// TABLE (ALTER TABLE … ADD takes the same text) and its name for reports.
+type item struct {
+	kind, name, clause string
+	// prefixable marks a plain index, which may fall back to column
+	// prefixes when its key is too long.
+	prefixable bool
+	cols       []bacpac.IndexColumn
+}
+
+// items lists the unique keys, indexes and checks of a table, reporting
+// the ones that cannot be expressed at all.
+func (tg *target) items(t *bacpac.Table, p *tablePlan) []item {
+	var out []item
+	for _, k := range t.Uniques {
+		out = append(out, item{kind: "unique constraint", name: k.Name, cols: k.Columns,
+			clause: "UNIQUE KEY " + quoteIdent(shortName(k.Name)) + " (" + keyColumns(k.Columns) + ")"})
+	}
+	for _, x := range t.Indexes {
+		if exact, ok := tableProperty(t, propIndex+x.Name); ok {
+			out = append(out, item{kind: "index", name: x.Name, clause: exact})
+			continue
+		}
+		name := modelName(t) + ".[" + x.Name + "]"
+		if x.Filter != "" && !(x.Unique && notNullFilter(x.Filter, x.Columns)) {
+			tg.skip("filtered index", name, "MySQL has no filtered indexes (WHERE "+x.Filter+")")
+			continue
+		}
+		if len(x.Included) > 0 {
+			tg.skip("index included columns", name, "MySQL indexes have no INCLUDE columns; "+
+				"the index is created without "+strings.Join(x.Included, ", "))
+		}
+		kw := "KEY "
+		if x.Unique {
+			kw = "UNIQUE KEY "
+		}
+		out = append(out, item{kind: "index", name: x.Name, cols: x.Columns, prefixable: !x.Unique,
+			clause: kw + quoteIdent(shortName(x.Name)) + " (" + keyColumns(x.Columns) + ")"})
+	}
+	for _, ck := range t.Checks {
+		if _, inline := tableProperty(t, propColumnCheck+ck.Name); inline {
+			continue
+		}
+		expr, exact := tableProperty(t, propCheck+ck.Name)
+		if !exact {
+			var err error
+			if expr, err = tsqlCheck(stripParens(ck.Expression)); err != nil {
+				tg.skip("check constraint", modelName(t)+".["+ck.Name+"]", err.Error())
+				continue
+			}
+		}
+		out = append(out, item{kind: "check constraint", name: ck.Name,
+			clause: "CONSTRAINT " + quoteIdent(shortName(ck.Name)) + " CHECK (" + expr + ")"})
+	}
+	return out
+}
+
+func (tg *target) columnDefs(t *bacpac.Table, p *tablePlan, translated bool) []string {
+	p.identity = ""
+	defs := make([]string, len(p.created))
+	for i, c := range p.created {
+		defs[i] = tg.columnDef(t, c, p.byName[strings.ToLower(c.Name)], p, translated)
+	}
+	return defs
+}
+
+func (tg *target) createTable(ctx context.Context, c execConn, t *bacpac.Table, p *tablePlan) error {
 	var pk string
 	if t.PrimaryKey != nil {
 		pk = "PRIMARY KEY (" + keyColumns(t.PrimaryKey.Columns) + ")"
 	}
-	build := func(withPK bool) string {
+	build := func(cols []string, withPK bool, items []item) string {
 		defs := append([]string{}, cols...)
 		if withPK && pk != "" {
 			defs = append(defs, pk)
@@ -231,20 +302,125 @@ func (tg *target) createTable(ctx context.Context, c execConn, t *bacpac.Table, 
 			defs = append(defs, "KEY "+quoteIdent(shortName("ix_"+p.identity))+" ("+
 				quoteIdent(p.identity)+")")
 		}
+		for _, it := range items {
+			defs = append(defs, it.clause)
+		}
 		return "CREATE TABLE " + quoteIdent(p.name) + " (\n  " + strings.Join(defs, ",\n  ") +
 			"\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 	}
-	_, err := c.ExecContext(ctx, build(true))
-	var me *gomysql.MySQLError
-	if errors.As(err, &me) && pk != "" &&
-		(me.Number == errTooLongKey || me.Number == errBlobKeyNoLength) {
+	items := tg.items(t, p)
+	cols := tg.columnDefs(t, p, true)
+	_, err := c.ExecContext(ctx, build(cols, true, items))
+	if err == nil {
+		tg.madeTable(p)
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("create table %s: %w", modelName(t), err)
+	}
+
+	// Something was refused: columns and primary key first, then each item.
+	_, err = c.ExecContext(ctx, build(cols, true, nil))
+	if tooLong(err) && pk != "" {
 		p.pkDeferred = true
-		_, err = c.ExecContext(ctx, build(false))
+		_, err = c.ExecContext(ctx, build(cols, false, nil))
+	}
+	if err != nil && ctx.Err() == nil {
+		// A translated default may be what MySQL refuses: leave them out
+		// and add them one by one.
+		plain := tg.columnDefs(t, p, false)
+		if _, err2 := c.ExecContext(ctx, build(plain, !p.pkDeferred, nil)); err2 == nil {
+			err = nil
+			tg.addDefaults(ctx, c, t, p)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", modelName(t), err)
 	}
+	tg.madeTable(p)
+	if p.pkDeferred {
+		tg.addItem(ctx, c, t, p, item{kind: "primary key", name: t.PrimaryKey.Name,
+			clause: "PRIMARY KEY (" + keyColumns(t.PrimaryKey.Columns) + ")"})
+	}
+	for _, it := range items {
+		tg.addItem(ctx, c, t, p, it)
+	}
 	return nil
+}
+
+func (tg *target) madeTable(p *tablePlan) {
+	tg.mu.Lock()
+	tg.made = append(tg.made, p.name)
+	tg.mu.Unlock()
+}
+
+func tooLong(err error) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && (me.Number == errTooLongKey || me.Number == errBlobKeyNoLength)
+}
+
+// addItem adds one key, index or check to the (empty) table, retrying a
+// plain index with column prefixes when its key is too long, and reports
+// what MySQL refuses.
+func (tg *target) addItem(ctx context.Context, c execConn, t *bacpac.Table, p *tablePlan, it item) {
+	alter := "ALTER TABLE " + quoteIdent(p.name) + " ADD "
+	_, err := c.ExecContext(ctx, alter+it.clause)
+	if tooLong(err) && it.prefixable {
+		_, err = c.ExecContext(ctx, alter+"KEY "+quoteIdent(shortName(it.name))+" ("+
+			prefixColumns(it.cols, p)+")")
+	}
+	if err != nil {
+		tg.skip(it.kind, modelName(t)+".["+it.name+"]", "MySQL refused it: "+err.Error())
+	}
+}
+
+// prefixColumns lists index columns with prefix lengths on the string and
+// binary ones, sized so the key fits InnoDB's limit. For a non-unique
+// index that only changes how selective the index is, not what it allows.
+func prefixColumns(cols []bacpac.IndexColumn, p *tablePlan) string {
+	long := 0
+	for _, c := range cols {
+		if cp := p.byName[strings.ToLower(c.Name)]; cp != nil && cp.t.rowBytes() > 64 {
+			long++
+		}
+	}
+	n := (maxKeyBytes - 64*len(cols)) / 4 / max(long, 1)
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = quoteIdent(c.Name)
+		cp := p.byName[strings.ToLower(c.Name)]
+		switch {
+		case cp == nil || cp.t.rowBytes() <= 64:
+		case (cp.t.base == "varchar" || cp.t.base == "varbinary") && cp.t.arg(0, 1) <= n:
+		default:
+			parts[i] += fmt.Sprintf("(%d)", n)
+		}
+		if c.Descending {
+			parts[i] += " DESC"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// addDefaults adds translated defaults one column at a time after a
+// CREATE TABLE without them, reporting the ones MySQL refuses.
+func (tg *target) addDefaults(ctx context.Context, c execConn, t *bacpac.Table, p *tablePlan) {
+	for _, col := range p.created {
+		cp := p.byName[strings.ToLower(col.Name)]
+		if cp.isExact || col.Default == nil || col.Computed != "" {
+			continue
+		}
+		expr, ok := tg.defaultExpr(t, col, cp, false)
+		if !ok {
+			continue
+		}
+		q := "ALTER TABLE " + quoteIdent(p.name) + " ALTER COLUMN " + quoteIdent(col.Name) +
+			" SET DEFAULT " + expr
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			tg.skip("default constraint", modelName(t)+".["+col.Name+"]",
+				"MySQL refused "+col.Default.Expression+": "+err.Error())
+		}
+	}
 }
 
 func pkLeads(k *bacpac.Key, col string) bool {
@@ -260,29 +436,6 @@ func keyColumns(cols []bacpac.IndexColumn) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// addCheck adds a check constraint to the still empty table, so the load
-// enforces it row by row. One MySQL refuses is reported, not fatal.
-func (tg *target) addCheck(ctx context.Context, c execConn, t *bacpac.Table, p *tablePlan,
-	ck *bacpac.Check) {
-	name := modelName(t) + ".[" + ck.Name + "]"
-	if _, inline := tableProperty(t, propColumnCheck+ck.Name); inline {
-		return
-	}
-	expr, exact := tableProperty(t, propCheck+ck.Name)
-	if !exact {
-		var err error
-		if expr, err = tsqlCheck(stripParens(ck.Expression)); err != nil {
-			tg.skip("check constraint", name, err.Error())
-			return
-		}
-	}
-	q := "ALTER TABLE " + quoteIdent(p.name) + " ADD CONSTRAINT " +
-		quoteIdent(shortName(ck.Name)) + " CHECK (" + expr + ")"
-	if _, err := c.ExecContext(ctx, q); err != nil {
-		tg.skip("check constraint", name, "MySQL refused "+ck.Expression+": "+err.Error())
-	}
 }
 
 func tableProperty(t *bacpac.Table, name string) (string, bool) {

@@ -31,6 +31,12 @@ type Driver struct {
 	// their UTC instant and the offset is dropped. Without it such a value
 	// fails the import. The DSN parameter "datetimeoffset=utc" sets it.
 	OffsetToUTC bool
+	// TruncateFractions chooses the documented lossy mapping for the
+	// 100-nanosecond digit of time(7), datetime2(7) and datetimeoffset(7)
+	// values, which MySQL (microseconds at most) cannot hold: the digit is
+	// dropped. Without it such a value fails the import. The DSN parameter
+	// "fraction=truncate" sets it.
+	TruncateFractions bool
 }
 
 // New returns the MySQL/MariaDB driver.
@@ -52,6 +58,7 @@ type settings struct {
 	database    string
 	parallel    int
 	offsetToUTC bool
+	truncate    bool
 	tls         string
 	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -72,6 +79,7 @@ func (d *Driver) resolve(cfg engine.Config) (*settings, error) {
 		user:        "root",
 		parallel:    d.Parallel,
 		offsetToUTC: d.OffsetToUTC,
+		truncate:    d.TruncateFractions,
 		dial:        cfg.Dial,
 	}
 	if s.addr == "" {
@@ -101,6 +109,15 @@ func (d *Driver) resolve(cfg engine.Config) (*settings, error) {
 		s.offsetToUTC = false
 	default:
 		return nil, fmt.Errorf("parse mysql dsn: datetimeoffset=%q is not utc or strict", v)
+	}
+	switch v := q.Get("fraction"); v {
+	case "":
+	case "truncate":
+		s.truncate = true
+	case "strict":
+		s.truncate = false
+	default:
+		return nil, fmt.Errorf("parse mysql dsn: fraction=%q is not truncate or strict", v)
 	}
 	s.tls = q.Get("tls")
 	if cfg.Login != "" {

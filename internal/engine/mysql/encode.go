@@ -96,7 +96,7 @@ func init() {
 
 // format writes a non-string, non-binary value as LOAD DATA text, failing
 // when the column cannot hold it exactly.
-func (cp *colPlan) format(dst []byte, v any, offsetToUTC bool) ([]byte, error) {
+func (cp *colPlan) format(dst []byte, v any, s *settings) ([]byte, error) {
 	switch cp.t.base {
 	case "tinyint", "smallint", "mediumint", "int", "bigint":
 		n, err := asInt(v)
@@ -131,15 +131,18 @@ func (cp *colPlan) format(dst []byte, v any, offsetToUTC bool) ([]byte, error) {
 		}
 		return appendDate(dst, d.Year, int(d.Month), d.Day), nil
 	case "datetime", "timestamp":
-		return cp.formatDateTime(dst, v, offsetToUTC)
+		return cp.formatDateTime(dst, v, s)
 	case "time":
 		t, ok := v.(bacpac.TimeOfDay)
 		if !ok {
 			return dst, fmt.Errorf("%T cannot be stored exactly in MySQL time", v)
 		}
 		d := time.Duration(t)
+		if s.truncate && !cp.isExact {
+			d = d.Truncate(time.Microsecond)
+		}
 		if err := fits(int(d%time.Second), cp.t.fraction()); err != nil {
-			return dst, err
+			return dst, fmt.Errorf("%s: %w", t, err)
 		}
 		dst = appendClock(dst, int(d/time.Hour), int(d/time.Minute%60), int(d/time.Second%60))
 		return appendFrac(dst, int(d%time.Second), cp.t.fraction()), nil
@@ -267,7 +270,7 @@ var (
 	maxTimestamp = time.Date(2038, 1, 19, 3, 14, 8, 0, time.UTC)
 )
 
-func (cp *colPlan) formatDateTime(dst []byte, v any, offsetToUTC bool) ([]byte, error) {
+func (cp *colPlan) formatDateTime(dst []byte, v any, s *settings) ([]byte, error) {
 	t, ok := v.(time.Time)
 	if !ok {
 		return dst, fmt.Errorf("%T cannot be stored exactly in MySQL %s", v, cp.t.ddl)
@@ -280,7 +283,7 @@ func (cp *colPlan) formatDateTime(dst []byte, v any, offsetToUTC bool) ([]byte, 
 			return dst, fmt.Errorf("%s is outside the TIMESTAMP range", t.Format(time.RFC3339Nano))
 		}
 	case cp.src.Name == "datetimeoffset":
-		if _, off := t.Zone(); off != 0 && !offsetToUTC {
+		if _, off := t.Zone(); off != 0 && !s.offsetToUTC {
 			return dst, fmt.Errorf("%s: MySQL datetime cannot keep the offset; "+
 				"the DSN option datetimeoffset=utc stores the UTC instant instead",
 				t.Format("2006-01-02 15:04:05.9999999 -07:00"))
@@ -289,6 +292,9 @@ func (cp *colPlan) formatDateTime(dst []byte, v any, offsetToUTC bool) ([]byte, 
 	case cp.src.Name == "datetime" && !cp.isExact:
 		// SQL Server's datetime counts 1/300 s and shows milliseconds.
 		t = t.Round(time.Millisecond)
+	}
+	if s.truncate && !cp.isExact {
+		t = t.Truncate(time.Microsecond)
 	}
 	if err := fits(t.Nanosecond(), cp.t.fraction()); err != nil {
 		return dst, fmt.Errorf("%s: %w", t.Format("2006-01-02 15:04:05.999999999"), err)

@@ -243,7 +243,7 @@ func (l *loader) writeRow(w *bufio.Writer, row []any, n int64) error {
 		}
 		switch x := v.(type) {
 		case formatOnly:
-			l.buf, err = cp.format(l.buf[:0], x.v, l.tg.s.offsetToUTC)
+			l.buf, err = cp.format(l.buf[:0], x.v, l.tg.s)
 			if err == nil {
 				writeEscapedBytes(w, l.buf)
 			}
@@ -263,7 +263,7 @@ func (l *loader) writeRow(w *bufio.Writer, row []any, n int64) error {
 				writeEscapedBytes(w, x)
 			}
 		default:
-			l.buf, err = cp.format(l.buf[:0], v, l.tg.s.offsetToUTC)
+			l.buf, err = cp.format(l.buf[:0], v, l.tg.s)
 			if err == nil {
 				writeEscapedBytes(w, l.buf)
 			}

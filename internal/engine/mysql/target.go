@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -23,7 +22,6 @@ type target struct {
 	db      string
 	pool    *sql.DB
 	created bool
-	hasUUID bool
 
 	mu      sync.Mutex
 	names   map[[2]string]string // model schema and name → MySQL table name
@@ -38,7 +36,11 @@ type tablePlan struct {
 	name       string
 	cols       []*colPlan // data columns, in part order
 	identity   string
-	pkDeferred bool // the primary key did not fit inline; Finish adds it
+	pkDeferred bool // the primary key did not fit inline
+	// created are the model columns the table has (computed columns
+	// whose T-SQL expression was not translated are left out).
+	created []*bacpac.Column
+	byName  map[string]*colPlan // by lower-case column name
 }
 
 // colPlan is one data column's MySQL type and how values are checked and
@@ -71,11 +73,6 @@ func (d *Driver) OpenTarget(ctx context.Context, cfg engine.Config, create bool)
 	defer server.Close()
 	tg := &target{s: s, db: s.database, names: map[[2]string]string{},
 		plans: map[*bacpac.Table]*tablePlan{}}
-	var version string
-	if err := server.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
-		return nil, fmt.Errorf("read server version: %w", err)
-	}
-	tg.hasUUID = uuidSupported(version)
 	if create {
 		_, err := server.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(s.database)+
 			" CHARACTER SET utf8mb4")
@@ -100,20 +97,6 @@ func (d *Driver) OpenTarget(ctx context.Context, cfg engine.Config, create bool)
 	pool.SetMaxOpenConns(s.parallel + 2)
 	tg.pool = pool
 	return tg, nil
-}
-
-// uuidSupported reports whether the server has MariaDB's UUID type (10.7+).
-func uuidSupported(version string) bool {
-	if !strings.Contains(strings.ToLower(version), "mariadb") {
-		return false
-	}
-	parts := strings.SplitN(version, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	major, _ := strconv.Atoi(parts[0])
-	minor, _ := strconv.Atoi(parts[1])
-	return major > 10 || major == 10 && minor >= 7
 }
 
 func checkEmpty(ctx context.Context, q *sql.DB, db string) error {

@@ -164,6 +164,9 @@ func tsqlDefault(expr string, t mtype) (string, error) {
 			return "", fmt.Errorf("string default %s", expr)
 		}
 		s := strings.ReplaceAll(e[1:len(e)-1], "''", "'")
+		if t.base == "bit" && (s == "0" || s == "1") {
+			return "b'" + s + "'", nil
+		}
 		return quoteString(s), nil
 	case low == "null":
 		return "NULL", nil

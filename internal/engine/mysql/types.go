@@ -38,22 +38,22 @@ const (
 type kind int
 
 const (
-	kSigned    kind = iota // int64
-	kUnsigned64            // bigint unsigned: Decimal scale 0
-	kDecimal               // Decimal
-	kBigDecimal            // decimal(p>38): string
-	kFloat                 // read as CAST(x AS DOUBLE): float32
-	kDouble                // float64
-	kBit1                  // bool
-	kBits                  // []byte, big-endian as MySQL returns it
-	kText                  // string
-	kBytes                 // []byte
-	kDate                  // bacpac.Date
-	kDateTime              // time.Time UTC
-	kTimestamp             // time.Time UTC (datetimeoffset +00:00)
-	kTime                  // bacpac.TimeOfDay
-	kYear                  // int64
-	kUUID                  // bacpac.UUID
+	kSigned     kind = iota // int64
+	kUnsigned64             // bigint unsigned: Decimal scale 0
+	kDecimal                // Decimal
+	kBigDecimal             // decimal(p>38): string
+	kFloat                  // read as CAST(x AS DOUBLE): float32
+	kDouble                 // float64
+	kBit1                   // bool
+	kBits                   // []byte, big-endian as MySQL returns it
+	kText                   // string
+	kBytes                  // []byte
+	kDate                   // bacpac.Date
+	kDateTime               // time.Time UTC
+	kTimestamp              // time.Time UTC (datetimeoffset +00:00)
+	kTime                   // bacpac.TimeOfDay
+	kYear                   // int64
+	kUUID                   // bacpac.UUID
 )
 
 // colInfo is one row of information_schema.COLUMNS.
@@ -274,10 +274,9 @@ func (tg *target) mapType(c *bacpac.Column) (string, error) {
 	case "smalldatetime":
 		return "datetime", nil
 	case "uniqueidentifier":
-		if tg.hasUUID {
-			return "uuid", nil
-		}
-		return "char(36)", nil
+		// Not MariaDB's UUID type: it refuses version nibbles above 5,
+		// which SQL Server's NEWSEQUENTIALID values have.
+		return "char(36) CHARACTER SET ascii COLLATE ascii_general_ci", nil
 	case "char", "nchar":
 		if t.Max || t.Length > 255 {
 			return varcharType(t), nil
