@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bacport/bacport/internal/testenv"
@@ -153,5 +155,33 @@ func TestVerify_ErrorKinds(t *testing.T) {
 	err := error(&DataError{Part: "p", Offset: 3, Err: ErrTruncated})
 	if !errors.As(err, &de) || !errors.Is(err, ErrTruncated) {
 		t.Fatalf("DataError does not unwrap: %v", err)
+	}
+}
+
+func TestParseOrigin_VariantB(t *testing.T) {
+	// The .NET Core build writes no ExportStatistics.
+	const doc = "\ufeff" + `<?xml version="1.0" encoding="utf-8"?>
+<DacOrigin xmlns="http://schemas.microsoft.com/sqlserver/dac/Serialization/2012/02">
+  <PackageProperties><Version>3.1.0.0</Version><ContainsExportedData>true</ContainsExportedData>
+    <StreamVersions><Version StreamName="Data">2.0.0.0</Version></StreamVersions></PackageProperties>
+  <Operation><Start>2020-06-01T10:00:00.1234567+07:00</Start><ProductVersion>15.0.4745.1</ProductVersion></Operation>
+  <Checksums><Checksum Uri="/model.xml">ab</Checksum></Checksums>
+  <ModelSchemaVersion>3.5</ModelSchemaVersion>
+  <DataPhaseTables>dbo.b, dbo.a</DataPhaseTables>
+</DacOrigin>`
+	o, err := parseOrigin(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.TotalRows != -1 || o.SourceDatabaseSize != -1 || o.ModelChecksum() != "ab" ||
+		!o.ContainsExportedData || o.StreamVersions["Data"] != "2.0.0.0" ||
+		o.Start.IsZero() || !slices.Equal(o.DataPhaseTables, []string{"dbo.b", "dbo.a"}) {
+		t.Errorf("origin = %+v", o)
+	}
+	for _, bad := range []string{"", "<Other/>", "<DacOrigin><ExportStatistics><TableRowCountTotalTag>x</TableRowCountTotalTag>",
+		"<DacOrigin><ExportStatistics><TableRowCountTotalTag>x</TableRowCountTotalTag></ExportStatistics></DacOrigin>"} {
+		if _, err := parseOrigin(strings.NewReader(bad)); !errors.Is(err, ErrFormat) {
+			t.Errorf("parseOrigin(%q) = %v, want ErrFormat", bad, err)
+		}
 	}
 }
