@@ -7,6 +7,7 @@ package blobtest
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -60,51 +61,79 @@ func Embedded(tb testing.TB) Env {
 		Key: b64(key), Server: srv}
 }
 
+// ErrNoAzurite means neither BACPORT_AZURITE_BLOB nor an installed Azurite
+// was found.
+var ErrNoAzurite = errors.New("Azurite is not available")
+
 // Azurite returns an Azurite endpoint: BACPORT_AZURITE_BLOB when set (the
 // endpoint of devstoreaccount1 with the well-known key), else a fresh
 // in-memory Azurite from <repo>/.tools started on a free port and stopped
 // when tb ends. Without either it reports Azurite missing.
 func Azurite(tb testing.TB) Env {
 	tb.Helper()
-	env := Env{Name: "azurite", Account: AzuriteAccount, Key: AzuriteKey, Azurite: true}
-	if ep := os.Getenv("BACPORT_AZURITE_BLOB"); ep != "" {
-		env.Endpoint = ep
-		return env
-	}
-	bin := filepath.Join(testenv.RepoRoot(), ".tools", "node_modules", ".bin", "azurite-blob")
-	if _, err := os.Stat(bin); err != nil {
+	env, stop, err := StartAzurite()
+	if errors.Is(err, ErrNoAzurite) {
 		testenv.Missing(tb, "Azurite", "run bash .ci/services.sh (installs azurite@3.35.0 into .tools)")
 	}
-	port := freePort(tb)
-	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
-		"--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent")
-	cmd.Dir = tb.TempDir()
-	if err := cmd.Start(); err != nil {
+	if err != nil {
 		tb.Fatalf("start Azurite: %v", err)
 	}
-	tb.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(tb, base, 60*time.Second)
-	env.Endpoint = base + "/" + AzuriteAccount
+	tb.Cleanup(stop)
 	return env
 }
 
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("find a free port: %v", err)
+// StartAzurite is Azurite for callers that manage the lifetime themselves;
+// stop kills the process it started (it does nothing for an external one).
+func StartAzurite() (env Env, stop func(), err error) {
+	env = Env{Name: "azurite", Account: AzuriteAccount, Key: AzuriteKey, Azurite: true}
+	if ep := os.Getenv("BACPORT_AZURITE_BLOB"); ep != "" {
+		env.Endpoint = ep
+		return env, func() {}, nil
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	bin := filepath.Join(testenv.RepoRoot(), ".tools", "node_modules", ".bin", "azurite-blob")
+	if _, err := os.Stat(bin); err != nil {
+		return env, nil, ErrNoAzurite
+	}
+	port, err := freePort()
+	if err != nil {
+		return env, nil, err
+	}
+	dir, err := os.MkdirTemp("", "azurite-")
+	if err != nil {
+		return env, nil, err
+	}
+	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
+		"--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent")
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return env, nil, fmt.Errorf("run %s: %w", bin, err)
+	}
+	stop = func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		os.RemoveAll(dir)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if err := waitHTTP(base, 60*time.Second); err != nil {
+		stop()
+		return env, nil, err
+	}
+	env.Endpoint = base + "/" + AzuriteAccount
+	return env, stop, nil
 }
 
-// waitHTTP polls url until anything answers.
-func waitHTTP(tb testing.TB, url string, limit time.Duration) {
-	tb.Helper()
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitHTTP polls url until anything answers, or limit passes.
+func waitHTTP(url string, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	for {
@@ -112,11 +141,11 @@ func waitHTTP(tb testing.TB, url string, limit time.Duration) {
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			return
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			tb.Fatalf("Azurite at %s did not answer within %v: %v", url, limit, err)
+			return fmt.Errorf("Azurite at %s did not answer within %v: %w", url, limit, err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
