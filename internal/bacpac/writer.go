@@ -78,8 +78,9 @@ type Writer struct {
 	open   map[*Table]*TableWriter
 	done   map[*Table]bool
 	rows   map[*Table]int64
-	bytes  int64 // uncompressed BCP bytes
-	err    error // sticky: the output is unusable
+	failed []*Table // tables whose TableWriter failed
+	bytes  int64    // uncompressed BCP bytes
+	err    error    // sticky: the output is unusable
 	closed bool
 }
 
@@ -205,10 +206,12 @@ func (w *Writer) tableDone(tw *TableWriter, rows int64, failed bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.open, tw.table)
-	if !failed {
-		w.done[tw.table] = true
-		w.rows[tw.table] = rows
+	w.done[tw.table] = true
+	if failed {
+		w.failed = append(w.failed, tw.table)
+		return
 	}
+	w.rows[tw.table] = rows
 }
 
 // Close finishes the package: it writes _rels/.rels, Origin.xml and the zip
@@ -227,6 +230,12 @@ func (w *Writer) Close() error {
 	for t := range w.open {
 		return fmt.Errorf("close package: table %s is still being written",
 			bracketName(t.Schema, t.Name))
+	}
+	// A failed table may have some parts in the package already; finishing
+	// it would make a package that silently lacks rows.
+	if len(w.failed) > 0 {
+		t := w.failed[0]
+		return fmt.Errorf("close package: writing table %s failed", bracketName(t.Schema, t.Name))
 	}
 	w.closed = true
 

@@ -827,3 +827,61 @@ func TestWriter_Misuse(t *testing.T) {
 		t.Errorf("NewWriter accepted an unknown type")
 	}
 }
+
+// TestWriter_ManyParts writes more parts than the first part number can
+// count and checks the reader gets the rows back in order.
+func TestWriter_ManyParts(t *testing.T) {
+	m := &Model{Tables: []*Table{{Schema: "dbo", Name: "T", Columns: []*Column{{Name: "id", Type: Type{Name: "int"}}}}}}
+	const n = 1050
+	data := writePackage(t, m, WriterOptions{PartSize: 1}, func(w *Writer) {
+		tw, _ := w.Table(m.Tables[0])
+		for i := range n {
+			if err := tw.WriteRow([]any{int64(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	pkg, err := Open(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := pkg.Model().Tables[0]
+	if got := len(pkg.Parts(tbl)); got != n {
+		t.Errorf("%d parts, want %d", got, n)
+	}
+	rs := pkg.Rows(tbl)
+	defer rs.Close()
+	i := 0
+	for ; rs.Next(); i++ {
+		if got := rs.Values()[0]; got != int64(i) {
+			t.Fatalf("row %d = %v (part %s), want %d", i, got, rs.Part(), i)
+		}
+	}
+	if rs.Err() != nil || i != n {
+		t.Errorf("read %d rows, err %v; want %d", i, rs.Err(), n)
+	}
+}
+
+// TestWriter_FailedTableFailsClose checks that a package whose table could
+// not be written is not finished as if it were complete.
+func TestWriter_FailedTableFailsClose(t *testing.T) {
+	m := &Model{Tables: []*Table{{Schema: "dbo", Name: "T", Columns: []*Column{{Name: "id", Type: Type{Name: "int"}}}}}}
+	w, err := NewWriter(io.Discard, m, WriterOptions{TempDir: "/nonexistent/spool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw, _ := w.Table(m.Tables[0])
+	if err := tw.WriteRow([]any{int64(1)}); err == nil || !strings.Contains(err.Error(), "spool") {
+		t.Fatalf("WriteRow with an unusable TempDir = %v, want a spool error", err)
+	}
+	if _, err := w.Table(m.Tables[0]); err == nil {
+		t.Errorf("a failed table could be started again")
+	}
+	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "[dbo].[T] failed") {
+		t.Errorf("Close = %v, want an error naming the failed table", err)
+	}
+	w.Abort()
+}
