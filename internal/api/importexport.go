@@ -324,7 +324,7 @@ func (s *Server) checkDatabaseState(c *call, kind, dbID, name string, srv *store
 		return errorf(http.StatusConflict, jobs.CodeDatabaseExists, "database "+name+" already exists; "+
 			"choose a new name, or import into it with POST …/databases/"+name+"/import if it is empty")
 	}
-	drv, cfg, err := engineFor(srv, "")
+	drv, cfg, err := engineFor(srv, name) // SQLite finds its directory only with a name
 	if err != nil {
 		return err
 	}

@@ -246,7 +246,7 @@ func (s *Server) bindEngine(c *call, doc *serverDoc, sec *store.ServerSecret, bo
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return err
 			}
-			dsn = "sqlite://" + filepath.ToSlash(dir)
+			dsn = "sqlite://" + filepath.ToSlash(dir) + "/"
 		}
 	case "postgres", "mysql":
 		if dsn == "" {

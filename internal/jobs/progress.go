@@ -27,6 +27,8 @@ type Progress struct {
 	state   store.Progress
 	tables  map[string]int // index into state.Tables
 	total   int64          // expected bytes or rows, for the percentage
+	ntables int            // tables in the package, for the percentage
+	phase   string
 	written time.Time
 }
 
@@ -41,11 +43,38 @@ func (p *Progress) Phase(ctx context.Context, phase string) {
 	if p == nil {
 		return
 	}
+	p.mu.Lock()
+	p.phase = phase
+	p.mu.Unlock()
 	p.log.Info("job phase", "phase", phase)
 	p.flush(ctx, func(tx *sql.Tx, op *store.Operation) error {
 		op.Phase = phase
 		return p.store.AddHistory(ctx, tx, op, "phase", "entered phase "+phase)
 	})
+}
+
+// enter moves to phase unless the job is already in it.
+func (p *Progress) enter(ctx context.Context, phase string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	same := p.phase == phase
+	p.mu.Unlock()
+	if !same {
+		p.Phase(ctx, phase)
+	}
+}
+
+// SetTables sets how many tables the job moves; with no other total the
+// percentage counts finished tables.
+func (p *Progress) SetTables(n int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.ntables = n
+	p.mu.Unlock()
 }
 
 // SetTotal sets the amount of work (bytes or rows, consistently with
@@ -125,6 +154,14 @@ func (p *Progress) snapshot() store.Progress {
 		}
 		if total > 0 {
 			s.Percent = min(99, 100*float64(rows)/float64(total))
+		} else if p.ntables > 0 {
+			done := 0
+			for _, t := range s.Tables {
+				if t.Done {
+					done++
+				}
+			}
+			s.Percent = min(99, 100*float64(done)/float64(p.ntables))
 		}
 	}
 	p.written = time.Now()

@@ -15,11 +15,8 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,8 +142,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(engineDir, 0o700); err != nil {
 		return fmt.Errorf("create engine directory: %w", err)
 	}
+	tmpDir := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return fmt.Errorf("create temporary directory: %w", err)
+	}
 	runner, err := jobs.New(ctx, jobs.Config{
-		Store: st, DataPath: newDataPath(log, filepath.Join(dir, "tmp")), Workers: cfg.Workers,
+		Store: st, DataPath: newDataPath(log, tmpDir), Workers: cfg.Workers,
 		Log: log.With("component", "jobs"),
 	})
 	if err != nil {
@@ -242,11 +243,3 @@ func banner(w io.Writer, dir string, ep Endpoints, adminToken string) {
 	fmt.Fprintf(w, "Sign in with:   bacport login --data-dir %s\n", dir)
 	fmt.Fprintf(w, "or send 'Authorization: Bearer <token>' with any Azure SDK pointed at %s\n", ep.API)
 }
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-var errDataPathMissing = errors.New("this build of bacport has no data path")
