@@ -143,9 +143,10 @@ func newColDecoder(c *Column) (colDecoder, error) {
 	return d, nil
 }
 
-// maxBuffered is the largest value read straight out of the bufio buffer;
-// longer values are copied out in chunks, so a lying length prefix fails
-// at the end of the data instead of allocating what it claims.
+// partBufferSize is the read buffer of a part and the largest value read
+// straight out of it; longer values are copied out in chunks, so a lying
+// length prefix fails at the end of the data instead of allocating what it
+// claims.
 const partBufferSize = 64 << 10
 
 // partDecoder decodes the rows of one data part.
@@ -271,11 +272,13 @@ func (p *partDecoder) value(c *colDecoder) (any, error) {
 	switch c.kind {
 	case kindString:
 		// Short text decodes straight out of the read buffer.
-		take := p.takeOwned
+		var b []byte
+		var err error
 		if n <= partBufferSize && int64(n) <= p.size-p.off {
-			take = func(n uint64) ([]byte, error) { return p.take(int(n)) }
+			b, err = p.take(int(n))
+		} else {
+			b, err = p.takeOwned(n)
 		}
-		b, err := take(n)
 		if err != nil {
 			return nil, err
 		}
