@@ -2,6 +2,20 @@
 // drives any endpoint through the official azblob SDK and checks the
 // behaviour bacport relies on. It also starts the endpoints the suite runs
 // against: the embedded service and Azurite.
+//
+// The suite asserts Azure's documented behaviour. Where Azurite 3.35.0
+// deviates it accepts Azurite's answer for Azurite only and logs the
+// deviation ("azurite deviation: …"). Those found:
+//
+//   - A bad signature, a wrong key and a SAS outside its time window or
+//     resource get 403 AuthorizationFailure; Azure answers 403
+//     AuthenticationFailed.
+//   - A range starting exactly at the end of a blob (and any range of an
+//     empty blob) returns 206 with no bytes; Azure answers 416
+//     InvalidRange. Ranges starting further out do get 416.
+//   - Put Blob with a wrong Content-MD5 gets 400 InvalidOperation; Azure
+//     answers 400 Md5Mismatch.
+//   - Error responses carry no x-ms-version header.
 package blobtest
 
 import (

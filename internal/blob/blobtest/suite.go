@@ -227,7 +227,10 @@ func testPutGet(t *testing.T, s *suite) {
 	bb := cc.NewBlockBlobClient("dir/päckage 1.bacpac")
 	_, err := bb.Upload(ctx, body(data), &blockblob.UploadOptions{
 		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/zip")},
-		Metadata:    map[string]*string{"sha256": ptr("abc")},
+		// Names with underscores and digits exercise the order in which
+		// SharedKey signs x-ms-meta-* headers.
+		Metadata: map[string]*string{"sha256": ptr("abc"), "a_b": ptr("1"), "ab": ptr("2"),
+			"a1": ptr("3"), "z9": ptr("4")},
 	})
 	if err != nil {
 		t.Fatalf("put blob: %v", err)
@@ -250,8 +253,8 @@ func testPutGet(t *testing.T, s *suite) {
 	if !bytes.Equal(p.ContentMD5, md5Of(data)) {
 		t.Fatalf("stored Content-MD5: got %x, want %x", p.ContentMD5, md5Of(data))
 	}
-	if v := p.Metadata["Sha256"]; v == nil || *v != "abc" {
-		t.Fatalf("metadata: got %v, want Sha256=abc", p.Metadata)
+	if v := p.Metadata["Sha256"]; v == nil || *v != "abc" || len(p.Metadata) != 5 {
+		t.Fatalf("metadata: got %d entries %v, want 5 with Sha256=abc", len(p.Metadata), p.Metadata)
 	}
 	if deref(p.ContentLength) != int64(len(data)) || deref(p.BlobType) != blob.BlobTypeBlockBlob {
 		t.Fatalf("properties: length %d type %v", deref(p.ContentLength), deref(p.BlobType))

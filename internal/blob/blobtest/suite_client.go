@@ -135,6 +135,22 @@ func testClientSAS(t *testing.T, s *suite) {
 	}
 	wantBytes(t, "read with SAS", got, data)
 
+	// A write-only SAS can upload (the existence check is left to the
+	// commit) and still not overwrite.
+	wo, _, err := blob.OpenURI(uri+"?"+s.sign(t, sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPSandHTTP,
+		ExpiryTime: time.Now().Add(time.Hour).UTC(), ContainerName: containerName(cc), Permissions: "cw"}),
+		"", "", nil)
+	if err != nil {
+		t.Fatalf("open with a write-only SAS: %v", err)
+	}
+	if _, err := wo.Upload(ctx, u.Container, "write-only", bytes.NewReader(data[:1000]), nil); err != nil {
+		t.Fatalf("upload with a write-only SAS: %v", err)
+	}
+	_, err = wo.Upload(ctx, u.Container, "write-only", bytes.NewReader(data[:1000]), nil)
+	if !errors.Is(err, blob.ErrExists) {
+		t.Fatalf("second upload with a write-only SAS: got %v, want ErrExists", err)
+	}
+
 	ro, _, err := blob.OpenURI(uri+"?"+s.sign(t, sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPSandHTTP,
 		ExpiryTime: time.Now().Add(time.Hour).UTC(), ContainerName: containerName(cc), Permissions: "r"}),
 		"", "", nil)

@@ -95,6 +95,7 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rq *request) er
 
 	h := w.Header()
 	blobHeaders(h, m)
+	sasOverrides(h, r)
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	status := http.StatusOK
 	if rng != nil {
@@ -171,4 +172,21 @@ func blobHeaders(h http.Header, m *manifest) {
 		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(m.Props.ContentMD5))
 	}
 	setMetadata(h, m.Metadata)
+}
+
+// sasOverrides applies the response headers a service SAS may fix (rscc,
+// rscd, rsce, rscl, rsct); they are part of its signature.
+func sasOverrides(h http.Header, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("sig") == "" || q.Get("sr") == "" {
+		return
+	}
+	for param, header := range map[string]string{
+		"rscc": "Cache-Control", "rscd": "Content-Disposition", "rsce": "Content-Encoding",
+		"rscl": "Content-Language", "rsct": "Content-Type",
+	} {
+		if v := q.Get(param); v != "" {
+			h.Set(header, v)
+		}
+	}
 }
