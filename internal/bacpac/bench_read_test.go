@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -87,18 +88,25 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// readPeakHeap reads the package through, sampling the heap in use with
+// runtime/metrics (which, unlike ReadMemStats, does not stop the world).
 func readPeakHeap(b *testing.B, name string) uint64 {
 	runtime.GC()
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+	}
 	var peak atomic.Uint64
 	done := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() {
-		var ms runtime.MemStats
-		t := time.NewTicker(5 * time.Millisecond)
+		defer close(stopped)
+		t := time.NewTicker(10 * time.Millisecond)
 		defer t.Stop()
 		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
+			metrics.Read(samples)
+			if n := samples[0].Value.Uint64() + samples[1].Value.Uint64(); n > peak.Load() {
+				peak.Store(n)
 			}
 			select {
 			case <-done:
@@ -116,6 +124,7 @@ func readPeakHeap(b *testing.B, name string) uint64 {
 	}
 	f.Close()
 	close(done)
+	<-stopped
 	return peak.Load()
 }
 
