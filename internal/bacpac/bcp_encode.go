@@ -67,8 +67,8 @@ type rowEncoder struct {
 	cols []colEncoder
 }
 
-// sizes of the fixed-width types, by kind.
-var fixedSize = map[encKind]int{
+// fixedSize holds the value sizes of the fixed-width types, by kind.
+var fixedSize = [...]int{
 	encTinyInt: 1, encSmallInt: 2, encInt: 4, encBigInt: 8, encBit: 1,
 	encDecimal: 19, encMoney: 8, encSmallMoney: 4, encReal: 4,
 	encFloat: 8, encDate: 3, encTime: 5, encDateTime2: 8,
