@@ -30,4 +30,34 @@
 //     extra whole row is caught only by that total (Verify), not per table.
 //   - Only the JSON-free "Data 2.0.0.0" stream format is read; the older
 //     JSON data files are not.
+//
+// # Writing
+//
+// NewWriter starts a package on any io.Writer and writes it strictly
+// sequentially in the classic DacFx layout (model.xml, DacMetadata.xml,
+// [Content_Types].xml, the data parts, _rels/.rels, Origin.xml), so the
+// output may be an upload stream. Writer.Table returns a TableWriter per
+// table; tables can be written concurrently, each compressing its parts in
+// its own goroutine into a spool file that is copied into the package under
+// a lock when the part is full (WriterOptions.PartSize). TableWriter.WriteRow
+// checks every value's Go type and range against its column and encodes the
+// framing the column's nullability in model.xml calls for.
+//
+// Known shortcomings of the writer:
+//   - Nothing it writes has yet been imported by SqlPackage; the layout
+//     follows the real packages described in the format note.
+//   - Only schemas, alias types and tables (columns, keys, defaults,
+//     checks, foreign keys, indexes, extended properties) are written to
+//     model.xml; Model.Objects (views, procedures, users, …) are not.
+//   - Non-default identity seeds and increments are written as IdentitySeed
+//     and IdentityIncrement properties, names taken from the DacFx API but
+//     never seen in a real package.
+//   - char and varchar lengths are checked in UTF-16 code units, not in the
+//     bytes of the column's code page.
+//   - Parts are split by size, not by clustered-key range; a table's parts
+//     past the 1,000th continue in the second part number
+//     (TableData-999-00001.BCP, …).
+//   - Origin.xml names bacport as the product and the source engine as the
+//     server version; SourceDatabaseSize is the uncompressed data size in
+//     KB, not the source database's size.
 package bacpac
