@@ -86,7 +86,7 @@ cr` + "\r" + ` back\slash "q" ''s''', 'héllo wörl', 'any length at all', 'ab',
 		`CREATE TABLE sales.orders (id bigserial, cust int NOT NULL
 			REFERENCES sales.customer (id) ON DELETE CASCADE ON UPDATE SET NULL,
 			amount numeric(12,2) NOT NULL DEFAULT 0, note text,
-			PRIMARY KEY (id DESC), UNIQUE (cust, id))`,
+			PRIMARY KEY (id), UNIQUE (cust, id))`,
 		`CREATE INDEX orders_amount ON sales.orders (amount DESC NULLS LAST) WHERE amount > 100`,
 		`INSERT INTO sales.customer VALUES (1, 'A', 'north'), (2, 'B', NULL)`,
 		`INSERT INTO sales.orders (cust, amount, note) VALUES (1, 150.25, 'x'), (2, 0, NULL)`,

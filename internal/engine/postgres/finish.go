@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -97,16 +100,59 @@ func quoteAll(names []string) string {
 // Server for indexes) is retried once with the table name in front.
 func exec(ctx context.Context, pool *pgxpool.Pool, build func(name string) string,
 	name, table string) error {
-	_, err := pool.Exec(ctx, build(name))
+	_, err := pool.Exec(ctx, build(shortName(name)))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.Code == "42P07" || pgErr.Code == "42710") {
-		alt := table + "_" + name
-		if len(alt) > 63 {
-			alt = alt[:63]
-		}
-		_, err = pool.Exec(ctx, build(alt))
+		_, err = pool.Exec(ctx, build(shortName(table+"_"+name)))
 	}
 	return err
+}
+
+// maxIdent is PostgreSQL's identifier length in bytes (NAMEDATALEN-1).
+const maxIdent = 63
+
+// shortName fits a name into PostgreSQL's 63 bytes. Longer names (SQL
+// Server allows 128 characters) keep their start and get a hash of the
+// whole name, so two long names that share a prefix stay distinct.
+func shortName(name string) string {
+	if len(name) <= maxIdent {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	cut := maxIdent - 9
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + "_" + hex.EncodeToString(sum[:4])
+}
+
+// missingColumns names the columns of cols that the table does not have
+// (computed columns that could not be translated).
+func missingColumns(lt *loadTable, tb *bacpac.Table, cols []string) []string {
+	have := map[string]bool{}
+	for _, c := range lt.cols {
+		have[c.name] = true
+	}
+	for _, c := range tb.Columns {
+		if c.Computed != "" && !lt.skippedComputed[c.Name] {
+			have[c.Name] = true
+		}
+	}
+	var out []string
+	for _, c := range cols {
+		if !have[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func keyNames(cols []bacpac.IndexColumn) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Name
+	}
+	return out
 }
 
 func (t *target) finishTable(ctx context.Context, tb *bacpac.Table) error {
@@ -119,7 +165,13 @@ func (t *target) finishTable(ctx context.Context, tb *bacpac.Table) error {
 	}
 	qname := qualified(lt.schema, lt.name)
 	where := tb.Schema + "." + tb.Name
-	if pk := tb.PrimaryKey; pk != nil {
+	isBool := boolColumns(tb)
+	for _, col := range tb.Columns {
+		if col.Computed != "" {
+			t.addComputed(ctx, tb, lt, qname, col, isBool)
+		}
+	}
+	if pk := tb.PrimaryKey; pk != nil && t.columnsExist(lt, tb, "primary key", pk.Name, keyNames(pk.Columns)) {
 		name := objectName(pk.Name, pk.SystemName, tb.Name+"_pkey")
 		err := exec(ctx, t.pool, func(n string) string {
 			return "ALTER TABLE " + qname + " ADD CONSTRAINT " + quoteIdent(n) +
@@ -131,6 +183,9 @@ func (t *target) finishTable(ctx context.Context, tb *bacpac.Table) error {
 	}
 	for i, u := range tb.Uniques {
 		name := objectName(u.Name, u.SystemName, fmt.Sprintf("%s_key%d", tb.Name, i+1))
+		if !t.columnsExist(lt, tb, "unique constraint", name, keyNames(u.Columns)) {
+			continue
+		}
 		err := exec(ctx, t.pool, func(n string) string {
 			return "ALTER TABLE " + qname + " ADD CONSTRAINT " + quoteIdent(n) +
 				" UNIQUE (" + columnList(u.Columns, false) + ")"
@@ -139,9 +194,11 @@ func (t *target) finishTable(ctx context.Context, tb *bacpac.Table) error {
 			return fmt.Errorf("add unique constraint %s of %s: %w", name, where, err)
 		}
 	}
-	isBool := boolColumns(tb)
 	for _, ix := range tb.Indexes {
-		t.addIndex(ctx, tb, qname, ix, isBool)
+		cols := append(keyNames(ix.Columns), ix.Included...)
+		if t.columnsExist(lt, tb, "index", ix.Name, cols) {
+			t.addIndex(ctx, tb, qname, ix, isBool)
+		}
 	}
 	for i, ck := range tb.Checks {
 		name := objectName(ck.Name, ck.SystemName, fmt.Sprintf("%s_check%d", tb.Name, i+1))
@@ -160,9 +217,21 @@ func (t *target) finishTable(ctx context.Context, tb *bacpac.Table) error {
 		}
 	}
 	for _, col := range tb.Columns {
-		t.addDefaultOrComputed(ctx, tb, qname, col, isBool)
+		t.addDefault(ctx, tb, qname, col)
 	}
 	return nil
+}
+
+// columnsExist reports whether the table has every column an object
+// needs, and records the object as skipped when it does not.
+func (t *target) columnsExist(lt *loadTable, tb *bacpac.Table, kind, name string, cols []string) bool {
+	missing := missingColumns(lt, tb, cols)
+	if len(missing) == 0 {
+		return true
+	}
+	t.skip(kind, tb.Schema+"."+tb.Name+"."+name, "it uses column "+
+		strings.Join(missing, ", ")+", a computed column that was not created")
+	return false
 }
 
 func boolColumns(tb *bacpac.Table) func(string) bool {
@@ -203,25 +272,40 @@ func (t *target) addIndex(ctx context.Context, tb *bacpac.Table, qname string,
 	}
 }
 
-func (t *target) addDefaultOrComputed(ctx context.Context, tb *bacpac.Table, qname string,
+// addComputed adds a T-SQL computed column as a stored generated column
+// when its expression translates, and reports it skipped otherwise.
+func (t *target) addComputed(ctx context.Context, tb *bacpac.Table, lt *loadTable, qname string,
 	col *bacpac.Column, isBool func(string) bool) {
 	where := tb.Schema + "." + tb.Name + "." + col.Name
-	if col.Computed != "" {
-		typ, typOK := pgTypeFor(col.Type)
-		expr, ok := tsqlToPG(col.Computed, isBool)
-		if !ok || !typOK {
-			t.skip("computed column", where,
-				"the T-SQL expression "+col.Computed+" has no PostgreSQL translation")
-			return
+	fail := func(reason string) {
+		t.mu.Lock()
+		if lt.skippedComputed == nil {
+			lt.skippedComputed = map[string]bool{}
 		}
-		_, err := t.pool.Exec(ctx, "ALTER TABLE "+qname+" ADD COLUMN "+quoteIdent(col.Name)+
-			" "+typ+" GENERATED ALWAYS AS ("+expr+") STORED")
-		if err != nil {
-			t.skip("computed column", where, "PostgreSQL rejected "+expr+": "+err.Error())
-		}
+		lt.skippedComputed[col.Name] = true
+		t.mu.Unlock()
+		t.skip("computed column", where, reason)
+	}
+	expr, ok := tsqlToPG(col.Computed, isBool)
+	if !ok {
+		fail("the T-SQL expression " + col.Computed + " has no PostgreSQL translation")
 		return
 	}
-	if col.Default == nil || col.Identity != nil {
+	typ, err := t.expressionType(ctx, qname, expr)
+	if err != nil {
+		fail("PostgreSQL rejected " + expr + ": " + err.Error())
+		return
+	}
+	_, err = t.pool.Exec(ctx, "ALTER TABLE "+qname+" ADD COLUMN "+quoteIdent(col.Name)+
+		" "+typ+" GENERATED ALWAYS AS ("+expr+") STORED")
+	if err != nil {
+		fail("PostgreSQL rejected " + expr + ": " + err.Error())
+	}
+}
+
+func (t *target) addDefault(ctx context.Context, tb *bacpac.Table, qname string, col *bacpac.Column) {
+	where := tb.Schema + "." + tb.Name + "." + col.Name
+	if col.Default == nil || col.Identity != nil || col.Computed != "" {
 		return
 	}
 	typ, _ := pgTypeFor(col.Type)
@@ -310,6 +394,9 @@ func (t *target) foreignKeys(ctx context.Context, tb *bacpac.Table) error {
 	}
 	for i, fk := range tb.ForeignKeys {
 		name := objectName(fk.Name, fk.SystemName, fmt.Sprintf("%s_fkey%d", tb.Name, i+1))
+		if !t.columnsExist(lt, tb, "foreign key", name, fk.Columns) {
+			continue
+		}
 		ref := qualified(t.schemaOf(fk.RefSchema), fk.RefTable)
 		sql := " FOREIGN KEY (" + quoteAll(fk.Columns) + ") REFERENCES " + ref +
 			" (" + quoteAll(fk.RefColumns) + ") ON DELETE " + actionSQL(fk.OnDelete) +
@@ -348,16 +435,37 @@ func (t *target) moveSequences(ctx context.Context, tb *bacpac.Table) error {
 		if col.Identity == nil {
 			continue
 		}
-		agg := "max"
+		// Values before the seed (Umbraco keeps a user -1 below seed 1)
+		// leave the sequence where it starts.
+		agg, cmp := "max", ">="
 		if col.Identity.Increment < 0 {
-			agg = "min"
+			agg, cmp = "min", "<="
 		}
 		sql := "SELECT setval(seq::regclass, v) FROM (SELECT pg_catalog.pg_get_serial_sequence($1, $2) AS seq, " +
 			agg + "(" + quoteIdent(col.Name) + ") AS v FROM " + qname +
-			") s WHERE seq IS NOT NULL AND v IS NOT NULL"
-		if _, err := t.pool.Exec(ctx, sql, qname, col.Name); err != nil {
+			") s WHERE seq IS NOT NULL AND v " + cmp + " $3"
+		if _, err := t.pool.Exec(ctx, sql, qname, col.Name, col.Identity.Seed); err != nil {
 			return fmt.Errorf("move identity of %s.%s.%s: %w", tb.Schema, tb.Name, col.Name, err)
 		}
 	}
 	return nil
+}
+
+// expressionType asks the server which type an expression over the table
+// has: the model gives computed columns no type of their own.
+func (t *target) expressionType(ctx context.Context, qname, expr string) (string, error) {
+	conn, err := t.pool.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Release()
+	sd, err := conn.Conn().Prepare(ctx, "", "SELECT ("+expr+") FROM "+qname)
+	if err != nil {
+		return "", err
+	}
+	f := sd.Fields[0]
+	var typ string
+	err = conn.QueryRow(ctx, "SELECT pg_catalog.format_type($1, $2)", f.DataTypeOID,
+		f.TypeModifier).Scan(&typ)
+	return typ, err
 }

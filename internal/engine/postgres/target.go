@@ -41,6 +41,8 @@ type loadTable struct {
 	fromPG       bool
 	cols         []*targetCol // data columns, in package order
 	binary       bool
+	// skippedComputed names computed columns Finish could not add.
+	skippedComputed map[string]bool
 }
 
 // OpenTarget opens (or with create, creates) the database to import into.
@@ -247,16 +249,16 @@ func (t *target) createTable(ctx context.Context, c *pgx.Conn, tb *bacpac.Table)
 // for a computed column added later (or skipped) in Finish.
 func (t *target) columnDef(ctx context.Context, c *pgx.Conn, lt *loadTable,
 	tb *bacpac.Table, col *bacpac.Column) (string, bool, error) {
+	gen, hasGen := col.Property(PropGenerated)
+	if col.Computed != "" && (!lt.fromPG || !hasGen) {
+		return "", false, nil // added in Finish, or reported there
+	}
 	typ, err := t.columnType(ctx, c, lt, tb, col)
 	if err != nil {
 		return "", false, err
 	}
 	def := quoteIdent(col.Name) + " " + typ
 	if col.Computed != "" {
-		gen, ok := col.Property(PropGenerated)
-		if !lt.fromPG || !ok {
-			return "", false, nil
-		}
 		return def + " GENERATED ALWAYS AS (" + gen + ") STORED", true, nil
 	}
 	if !col.Nullable {
