@@ -76,6 +76,12 @@ func (tw *TableWriter) Rows() int64 {
 // reported with an error wrapping ErrInvalidValue that names the table, the
 // row number (from 1) and the column; the row is then not written and the
 // TableWriter stays usable. Any other error is final.
+//
+// WriteRow encodes the row before it returns, so the caller may reuse row
+// and its values. Temporal values are rounded to the column's scale as SQL
+// Server rounds; datetime, datetime2 and smalldatetime take the wall clock
+// of the time.Time in its own location, datetimeoffset its instant and
+// zone offset.
 func (tw *TableWriter) WriteRow(row []any) error {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
