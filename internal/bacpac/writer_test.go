@@ -3,6 +3,7 @@ package bacpac
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -548,6 +549,15 @@ func TestWriter_PropertyRoundTrip(t *testing.T) {
 	}
 	if got := pkg.Origin().TotalRows; got != 450 {
 		t.Errorf("Origin TotalRows = %d, want 450", got)
+	}
+	counts, err := pkg.Verify(context.Background(), nil)
+	if err != nil {
+		t.Errorf("Verify: %v", err)
+	}
+	for _, c := range counts {
+		if c.Rows != 150 {
+			t.Errorf("Verify counts %d rows in %s, want 150", c.Rows, c.Table.Name)
+		}
 	}
 }
 
