@@ -110,6 +110,15 @@ func testServiceSAS(t *testing.T, s *suite) {
 	_, _, err = get(t, wc.NewBlobClient("new"), nil)
 	wantDenied(t, "read with a write-only container SAS", err, "AuthorizationPermissionMismatch")
 
+	// Create without write adds blobs but cannot replace them.
+	v.Permissions = (&sas.ContainerPermissions{Create: true}).String()
+	co := sasContainer(t, cc, s.sign(t, v))
+	if _, err := co.NewBlockBlobClient("created").Upload(ctx, body([]byte("c")), nil); err != nil {
+		t.Fatalf("create with a create-only SAS: %v", err)
+	}
+	_, err = co.NewBlockBlobClient("created").Upload(ctx, body([]byte("c2")), nil)
+	wantDenied(t, "overwrite with a create-only SAS", err, "AuthorizationPermissionMismatch")
+
 	// A blob SAS reaches its blob only.
 	bv := base
 	bv.BlobName, bv.Permissions = "x", (&sas.BlobPermissions{Read: true}).String()

@@ -123,9 +123,12 @@ func (s *Server) checkSAS(r *http.Request, q url.Values, a *account, rq *request
 	} else if !op.serviceSAS || (q.Get("sr") == "b" && op.level != levelObject) {
 		return errAuthorizationFailure
 	}
-	if op.perms != "" && !strings.ContainsAny(q.Get("sp"), op.perms) {
+	sp := q.Get("sp")
+	if op.perms != "" && !strings.ContainsAny(sp, op.perms) {
 		return errPermissionMismatch
 	}
+	// Create without write may add blobs but never overwrite one.
+	rq.createOnly = op.perms == "cw" && !strings.Contains(sp, "w")
 	return nil
 }
 

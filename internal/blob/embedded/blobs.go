@@ -37,6 +37,7 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request, rq *request) er
 	if aerr != nil {
 		return aerr
 	}
+	cond.createOnly = rq.createOnly
 	// Check the conditions before reading the body, so "do not overwrite"
 	// fails fast; they are checked again at commit.
 	old, err := s.store.readManifest(rq.account, rq.container, rq.blob)
@@ -195,6 +196,7 @@ func (s *Server) putBlockList(w http.ResponseWriter, r *http.Request, rq *reques
 	if aerr != nil {
 		return aerr
 	}
+	cond.createOnly = rq.createOnly
 	list, err := parseBlockList(r.Body)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 
 // conditions are the HTTP conditional headers of a request.
 type conditions struct {
+	createOnly           bool // the caller may not replace a blob
 	ifMatch, ifNoneMatch string
 	ifModifiedSince      time.Time
 	ifUnmodifiedSince    time.Time
@@ -48,6 +49,9 @@ func etagIn(list, etag string) bool {
 // "If-None-Match: *" on an existing blob is the "do not overwrite" case,
 // which Azure answers with 409 BlobAlreadyExists.
 func (c conditions) checkWrite(m *manifest) error {
+	if c.createOnly && m != nil {
+		return errPermissionMismatch
+	}
 	if c.ifMatch != "" && (m == nil || !etagIn(c.ifMatch, m.ETag)) {
 		return errConditionNotMet
 	}

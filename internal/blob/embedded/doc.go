@@ -46,7 +46,6 @@
 // canonicalizes header names, not in the exact case sent. x-ms-content-crc64
 // is not verified. SharedKeyLite is not accepted. A container SAS grants
 // only List Blobs and blob operations; container management needs a key or
-// an account SAS. A blob SAS with only the create permission may
-// overwrite. Account keys persisted in accounts.json are stored in the
+// an account SAS. Account keys persisted in accounts.json are stored in the
 // clear (mode 0600).
 package embedded

@@ -224,6 +224,9 @@ func (s *Server) sweepLoop() {
 type request struct {
 	account, container, blob string
 	id                       string
+	// createOnly is set when a SAS grants create but not write: the
+	// request may not replace an existing blob.
+	createOnly bool
 }
 
 func newRequestID() string {
