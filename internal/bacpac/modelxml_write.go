@@ -20,6 +20,7 @@ const (
 	inlineAnnotation  = "SqlInlineConstraintAnnotation"
 	tableExtPropHost  = "SqlTableBase"
 	columnExtPropHost = "SqlColumn"
+	sysnameAlias      = "[sys].[sysname]"
 )
 
 // xmlOut builds an indented XML document the way DacFx formats its parts:
@@ -110,7 +111,75 @@ type modelWriter struct {
 	elems    []modelElement
 	counts   map[string]int
 	disambig int
-	x        *xmlOut // the element being rendered
+	aliases  map[string]bool // declared alias types, bracketed
+	x        *xmlOut         // the element being rendered
+}
+
+// checkReferences makes sure every column a key, index or foreign key
+// names exists, so model.xml never holds a reference DacFx cannot resolve.
+func checkReferences(m *Model) error {
+	has := func(t *Table, col string) bool {
+		for _, c := range t.Columns {
+			if c.Name == col {
+				return true
+			}
+		}
+		return false
+	}
+	check := func(t *Table, what string, cols ...string) error {
+		for _, c := range cols {
+			if !has(t, c) {
+				return fmt.Errorf("table %s: %s names column %q, which the table does not have",
+					bracketName(t.Schema, t.Name), what, c)
+			}
+		}
+		return nil
+	}
+	indexCols := func(cols []IndexColumn) []string {
+		var out []string
+		for _, c := range cols {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	for _, t := range m.Tables {
+		var keys []*Key
+		if t.PrimaryKey != nil {
+			keys = append(keys, t.PrimaryKey)
+		}
+		for _, k := range append(keys, t.Uniques...) {
+			if err := check(t, "key "+k.Name, indexCols(k.Columns)...); err != nil {
+				return err
+			}
+		}
+		for _, ix := range t.Indexes {
+			if err := check(t, "index "+ix.Name, append(indexCols(ix.Columns), ix.Included...)...); err != nil {
+				return err
+			}
+		}
+		for _, fk := range t.ForeignKeys {
+			if err := check(t, "foreign key "+fk.Name, fk.Columns...); err != nil {
+				return err
+			}
+			schema := fk.RefSchema
+			if schema == "" {
+				schema = t.Schema
+			}
+			rt := m.Table(schema, fk.RefTable)
+			if rt == nil {
+				return fmt.Errorf("table %s: foreign key %s references %s, which is not in the model",
+					bracketName(t.Schema, t.Name), fk.Name, bracketName(schema, fk.RefTable))
+			}
+			if len(fk.RefColumns) != len(fk.Columns) {
+				return fmt.Errorf("table %s: foreign key %s pairs %d columns with %d",
+					bracketName(t.Schema, t.Name), fk.Name, len(fk.Columns), len(fk.RefColumns))
+			}
+			if err := check(rt, "foreign key "+fk.Name, fk.RefColumns...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // marshalModel renders m as model.xml and returns the bytes and the count
@@ -240,6 +309,13 @@ func schemaRef(schema string) string {
 }
 
 func (mb *modelWriter) build() error {
+	if err := checkReferences(mb.m); err != nil {
+		return err
+	}
+	mb.aliases = make(map[string]bool)
+	for _, a := range mb.m.AliasTypes {
+		mb.aliases[bracketName(a.Schema, a.Name)] = true
+	}
 	mb.databaseOptions()
 	for _, s := range mb.schemas() {
 		mb.element("SqlSchema", s)
@@ -482,13 +558,21 @@ func (mb *modelWriter) column(t *Table, c *Column, notes []int) {
 	mb.x.open(`<Relationship Name="TypeSpecifier">`)
 	mb.x.open("<Entry>")
 	spec := "SqlTypeSpecifier"
-	if c.Type.Name == "xml" && c.Alias == "" {
+	// A column keeps its alias type only when the model declares the
+	// alias; otherwise it is written with its resolved base type.
+	// sysname is the one built-in alias.
+	alias := c.Alias != "" && mb.aliases[c.Alias]
+	sysname := c.Alias == sysnameAlias
+	if c.Type.Name == "xml" && !alias {
 		spec = "SqlXmlTypeSpecifier"
 	}
 	mb.x.open(fmt.Sprintf(`<Element Type="%s">`, spec))
-	if c.Alias != "" {
+	switch {
+	case sysname:
+		mb.refs("Type", builtInRef("sys", "sysname"))
+	case alias:
 		mb.refs("Type", fmt.Sprintf(`<References Name="%s" />`, escAttr(c.Alias)))
-	} else {
+	default:
 		mb.typeFacets(c.Type)
 		mb.refs("Type", typeRef(c.Type.Name))
 	}

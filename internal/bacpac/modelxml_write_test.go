@@ -235,3 +235,36 @@ func TestMarshalModel_Shape(t *testing.T) {
 		t.Errorf("counts = %v, want %v", counts, wantCounts)
 	}
 }
+
+// TestMarshalModel_References checks that dangling references are refused
+// and an undeclared alias type falls back to the column's base type.
+func TestMarshalModel_References(t *testing.T) {
+	bad := []func(m *Model){
+		func(m *Model) { m.Tables[1].ForeignKeys[0].RefTable = "Gone" },
+		func(m *Model) { m.Tables[1].ForeignKeys[0].RefColumns = []string{"Nope"} },
+		func(m *Model) { m.Tables[1].ForeignKeys[0].Columns = []string{"Nope"} },
+		func(m *Model) { m.Tables[1].ForeignKeys[0].RefColumns = nil },
+		func(m *Model) { m.Tables[0].PrimaryKey.Columns[0].Name = "Nope" },
+		func(m *Model) { m.Tables[1].Indexes[0].Included = []string{"Nope"} },
+	}
+	for i, change := range bad {
+		m := richModel()
+		change(m)
+		if _, _, err := marshalModel(m); err == nil {
+			t.Errorf("case %d: marshalModel accepted a dangling reference", i)
+		}
+	}
+
+	m := richModel()
+	m.AliasTypes = nil
+	data, _, err := marshalModel(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "AccountNumber") {
+		t.Errorf("model.xml references the undeclared alias type")
+	}
+	if !strings.Contains(string(data), `<Property Name="Length" Value="15" />`) {
+		t.Errorf("the alias-typed column lost its base type's length")
+	}
+}

@@ -101,6 +101,9 @@ func newGUID() string {
 
 // dacMetadataXML is DacMetadata.xml naming the package after the database.
 func dacMetadataXML(database string) []byte {
+	if database == "" {
+		database = "Database"
+	}
 	x := &xmlOut{indent: "  "}
 	x.line(`<?xml version="1.0" encoding="utf-8"?>`)
 	x.open(`<DacType xmlns="` + dacNamespace + `">`)
