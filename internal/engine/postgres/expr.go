@@ -135,7 +135,7 @@ var pgFuncToTSQL = map[string]string{
 // pgToTSQL translates a PostgreSQL expression (as pg_get_expr prints it)
 // to T-SQL.
 func pgToTSQL(expr string) (string, bool) {
-	toks, ok := tokenize(expr, false)
+	toks, ok := tokenize(stripParens(expr), false)
 	if !ok {
 		return "", false
 	}
@@ -264,7 +264,9 @@ func joinTokens(toks []token) string {
 func joinWords(words []string) string {
 	var b strings.Builder
 	for i, w := range words {
-		if i > 0 && w != ")" && w != "," && w != "(" && words[i-1] != "(" {
+		unary := i > 0 && words[i-1] == "-" && (i == 1 || words[i-2] == "(" ||
+			isOperatorWord(words[i-2]))
+		if i > 0 && w != ")" && w != "," && w != "(" && words[i-1] != "(" && !unary {
 			b.WriteByte(' ')
 		}
 		if w == "(" && i > 0 && isOperatorWord(words[i-1]) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -411,7 +412,7 @@ func (t *target) describeColumns(ctx context.Context, c *pgx.Conn, lt *loadTable
 	}
 	lt.binary = true
 	for _, col := range tb.DataColumns() {
-		tc := byName[col.Name]
+		tc := byName[truncateIdent(col.Name)]
 		if tc == nil {
 			return fmt.Errorf("describe table %s.%s: column %s was not created", tb.Schema, tb.Name, col.Name)
 		}
@@ -475,4 +476,16 @@ func (t *target) dropCreated(ctx context.Context) error {
 	}
 	t.created = false
 	return nil
+}
+
+// truncateIdent cuts a name to the bytes PostgreSQL keeps of it.
+func truncateIdent(name string) string {
+	if len(name) <= maxIdent {
+		return name
+	}
+	cut := maxIdent
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut]
 }
