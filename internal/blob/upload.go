@@ -116,22 +116,12 @@ func (a *Account) stageAll(ctx context.Context, bb *blockblob.Client, r io.Reade
 		pool <- make([]byte, o.BlockSize)
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	progress, progressDone := reportProgress(o.Progress, o.Concurrency+1)
 	whole := md5.New()
 	var ids []string
-	var size, staged int64
-	progress := make(chan int64, o.Concurrency+1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for n := range progress {
-			staged += n
-			if o.Progress != nil {
-				o.Progress(staged)
-			}
-		}
-	}()
+	var size int64
 	var readErr error
-	for {
+	for readErr == nil {
 		var buf []byte
 		select {
 		case buf = <-pool:
@@ -141,16 +131,14 @@ func (a *Account) stageAll(ctx context.Context, bb *blockblob.Client, r io.Reade
 			break
 		}
 		n, err := io.ReadFull(r, buf)
-		if n > 0 {
-			if len(ids) == maxBlocks {
-				readErr = fmt.Errorf("stage block: more than %d blocks of %d bytes", maxBlocks, o.BlockSize)
-				break
-			}
+		switch {
+		case n > 0 && len(ids) == maxBlocks:
+			readErr = fmt.Errorf("stage block: more than %d blocks of %d bytes", maxBlocks, o.BlockSize)
+		case n > 0:
 			whole.Write(buf[:n])
 			size += int64(n)
-			id := blockID(uploadID, len(ids))
+			id, data := blockID(uploadID, len(ids)), buf[:n]
 			ids = append(ids, id)
-			data := buf[:n]
 			g.Go(func() error {
 				defer func() { pool <- buf }()
 				if err := stageBlock(gctx, bb, id, data); err != nil {
@@ -159,30 +147,43 @@ func (a *Account) stageAll(ctx context.Context, bb *blockblob.Client, r io.Reade
 				progress <- int64(len(data))
 				return nil
 			})
-		} else {
+		default:
 			pool <- buf
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
 		}
-		if err != nil {
+		if err != nil && readErr == nil {
 			readErr = fmt.Errorf("read upload source: %w", err)
-			break
 		}
 	}
 	err := g.Wait()
 	close(progress)
-	<-done
-	if readErr != nil {
-		return nil, nil, 0, readErr
-	}
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	if ctx.Err() != nil {
-		return nil, nil, 0, ctx.Err()
+	<-progressDone
+	for _, e := range []error{readErr, err, ctx.Err()} {
+		if e != nil {
+			return nil, nil, 0, e
+		}
 	}
 	return ids, whole.Sum(nil), size, nil
+}
+
+// reportProgress sums the sizes sent on the returned channel and calls fn
+// with each new total, one call at a time; done closes after the channel.
+func reportProgress(fn func(int64), buffer int) (sizes chan<- int64, done <-chan struct{}) {
+	ch := make(chan int64, buffer)
+	fin := make(chan struct{})
+	go func() {
+		defer close(fin)
+		var total int64
+		for n := range ch {
+			total += n
+			if fn != nil {
+				fn(total)
+			}
+		}
+	}()
+	return ch, fin
 }
 
 func blockID(uploadID [8]byte, i int) string {

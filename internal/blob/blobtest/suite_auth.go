@@ -119,6 +119,18 @@ func testServiceSAS(t *testing.T, s *suite) {
 	_, err = co.NewBlockBlobClient("created").Upload(ctx, body([]byte("c2")), nil)
 	wantDenied(t, "overwrite with a create-only SAS", err, "AuthorizationPermissionMismatch")
 
+}
+
+// testServiceSASRefusals checks blob scope, response overrides, the time
+// window and tampering.
+func testServiceSASRefusals(t *testing.T, s *suite) {
+	cc := s.newContainer(t)
+	put(t, cc, "x", []byte("x data"))
+	put(t, cc, "y", []byte("y data"))
+	now := time.Now().UTC()
+	base := sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPSandHTTP,
+		StartTime: now.Add(-time.Minute), ExpiryTime: now.Add(time.Hour), ContainerName: containerName(cc)}
+
 	// A blob SAS reaches its blob only.
 	bv := base
 	bv.BlobName, bv.Permissions = "x", (&sas.BlobPermissions{Read: true}).String()
@@ -127,7 +139,7 @@ func testServiceSAS(t *testing.T, s *suite) {
 	if got, _, err := get(t, bc.NewBlobClient("x"), nil); err != nil || string(got) != "x data" {
 		t.Fatalf("read with a blob SAS: %q, %v", got, err)
 	}
-	_, _, err = get(t, bc.NewBlobClient("y"), nil)
+	_, _, err := get(t, bc.NewBlobClient("y"), nil)
 	wantDenied(t, "blob SAS used on another blob", err, s.authFailed()...)
 
 	// Response headers fixed by the SAS are signed and applied.
@@ -153,6 +165,7 @@ func testServiceSAS(t *testing.T, s *suite) {
 
 	// Tampering: a changed signature, or widened permissions kept with the
 	// old signature.
+	q := bq
 	vals, _ := url.ParseQuery(q)
 	sig, _ := base64.StdEncoding.DecodeString(vals.Get("sig"))
 	sig[0] ^= 0xff
@@ -161,7 +174,7 @@ func testServiceSAS(t *testing.T, s *suite) {
 	wantDenied(t, "tampered signature", err, s.authFailed()...)
 	vals, _ = url.ParseQuery(q)
 	vals.Set("sp", "rwdl")
-	_, err = sasContainer(t, cc, vals.Encode()).NewBlockBlobClient("z").Upload(ctx, body([]byte("z")), nil)
+	_, err = sasContainer(t, cc, vals.Encode()).NewBlockBlobClient("x").Upload(context.Background(), body([]byte("z")), nil)
 	wantDenied(t, "permissions widened without re-signing", err, s.authFailed()...)
 }
 

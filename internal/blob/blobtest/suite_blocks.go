@@ -73,6 +73,14 @@ func testBlockList(t *testing.T, s *suite) {
 	_, err = bb.CommitBlockList(ctx, []string{ids[1]}, nil)
 	wantCode(t, "commit a discarded block", err, http.StatusBadRequest, "InvalidBlockList")
 
+	testRecommit(t, bb, ids, parts)
+}
+
+// testRecommit continues testBlockList on a blob committed as [2 0].
+func testRecommit(t *testing.T, bb *blockblob.Client, ids []string, parts [][]byte) {
+	t.Helper()
+	ctx := context.Background()
+
 	// Committed blocks can be recommitted (Latest falls back to committed),
 	// repeated, and mixed with a new staged block.
 	if _, err := bb.StageBlock(ctx, ids[3], body(parts[3]), nil); err != nil {
@@ -81,7 +89,7 @@ func testBlockList(t *testing.T, s *suite) {
 	if _, err := bb.CommitBlockList(ctx, []string{ids[0], ids[3], ids[0]}, nil); err != nil {
 		t.Fatalf("commit [0 3 0]: %v", err)
 	}
-	got, _, _ = get(t, bb.BlobClient(), nil)
+	got, _, _ := get(t, bb.BlobClient(), nil)
 	wantBytes(t, "committed [0 3 0]", got, []byte("aaaaddddddddaaaa"))
 
 	// A staged block with a committed block's ID wins under Latest.
@@ -95,7 +103,7 @@ func testBlockList(t *testing.T, s *suite) {
 	wantBytes(t, "committed [0' 3]", got, []byte("ZZdddddddd"))
 
 	// An unknown block fails the commit and leaves the blob as it was.
-	_, err = bb.CommitBlockList(ctx, []string{ids[3], blockIDs(1)[0]}, nil)
+	_, err := bb.CommitBlockList(ctx, []string{ids[3], blockIDs(1)[0]}, nil)
 	wantCode(t, "commit an unknown block", err, http.StatusBadRequest, "InvalidBlockList")
 	got, _, _ = get(t, bb.BlobClient(), nil)
 	wantBytes(t, "after a failed commit", got, []byte("ZZdddddddd"))
@@ -109,13 +117,20 @@ func testBlockList(t *testing.T, s *suite) {
 		t.Fatalf("empty commit: length %d, %v", deref(p.ContentLength), err)
 	}
 
-	// Abandoned staged blocks (a writer that crashed before committing)
-	// never show up in the blob.
+}
+
+// testAbandoned stages blocks and never commits them, as a writer that
+// crashed would: they never show up as a blob.
+func testAbandoned(t *testing.T, s *suite) {
+	ctx := context.Background()
+	cc := s.newContainer(t)
+	ids := blockIDs(1)
+	parts := [][]byte{[]byte("aaaa")}
 	other := cc.NewBlockBlobClient("abandoned")
 	if _, err := other.StageBlock(ctx, ids[0], body(parts[0]), nil); err != nil {
 		t.Fatalf("stage abandoned block: %v", err)
 	}
-	_, err = other.GetProperties(ctx, nil)
+	_, err := other.GetProperties(ctx, nil)
 	wantCode(t, "properties of a blob with only abandoned blocks", err, http.StatusNotFound, "BlobNotFound")
 	pager := cc.NewListBlobsFlatPager(nil)
 	for pager.More() {

@@ -52,43 +52,10 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rq *request) er
 	if r.Method == http.MethodHead {
 		rng = nil
 	}
-
-	st := s.store
-	st.mu.Lock()
-	m, err := st.readManifest(rq.account, rq.container, rq.blob)
-	if err == nil && m == nil {
-		err = errBlobNotFound
-	}
-	if err == nil {
-		err = cond.checkRead(m)
-	}
+	m, off, n, body, err := s.openRead(w.Header(), rq, cond, rng, r.Method != http.MethodHead)
 	if err != nil {
-		st.mu.Unlock()
-		if err == errNotModified {
-			setValidators(w.Header(), m.ETag, m.Modified)
-		}
 		return err
 	}
-	off, n := int64(0), m.Size
-	if rng != nil {
-		if rng.start >= m.Size {
-			st.mu.Unlock()
-			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", m.Size))
-			return errorf(http.StatusRequestedRangeNotSatisfiable, "InvalidRange",
-				"The range specified is invalid for the current size of the resource.")
-		}
-		off = rng.start
-		if rng.end < 0 || rng.end >= m.Size {
-			n = m.Size - off
-		} else {
-			n = rng.end - off + 1
-		}
-	}
-	var body *blobReader
-	if r.Method != http.MethodHead {
-		body = st.openLocked(rq.account, rq.container, m, off, n)
-	}
-	st.mu.Unlock()
 	if body != nil {
 		defer body.Close()
 	}
@@ -111,7 +78,7 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rq *request) er
 			}
 		}
 	}
-	if r.Method == http.MethodHead {
+	if body == nil {
 		h.Set("x-ms-access-tier", "Hot")
 		h.Set("x-ms-access-tier-inferred", "true")
 		w.WriteHeader(status)
@@ -123,6 +90,45 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rq *request) er
 		s.log.Warn("blob download cut short", "request_id", rq.id, "err", err)
 	}
 	return nil
+}
+
+// openRead finds the committed blob, applies the conditions and the range,
+// and (when withBody) pins a reader over the range, all under the store
+// lock so that a concurrent commit cannot slip in between.
+func (s *Server) openRead(h http.Header, rq *request, cond conditions, rng *byteRange, withBody bool) (
+	m *manifest, off, n int64, body *blobReader, err error) {
+	st := s.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	m, err = st.readManifest(rq.account, rq.container, rq.blob)
+	if err == nil && m == nil {
+		err = errBlobNotFound
+	}
+	if err == nil {
+		err = cond.checkRead(m)
+	}
+	if err != nil {
+		if err == errNotModified {
+			setValidators(h, m.ETag, m.Modified)
+		}
+		return nil, 0, 0, nil, err
+	}
+	off, n = 0, m.Size
+	if rng != nil {
+		if rng.start >= m.Size {
+			h.Set("Content-Range", fmt.Sprintf("bytes */%d", m.Size))
+			return nil, 0, 0, nil, errorf(http.StatusRequestedRangeNotSatisfiable, "InvalidRange",
+				"The range specified is invalid for the current size of the resource.")
+		}
+		off, n = rng.start, m.Size-rng.start
+		if rng.end >= 0 && rng.end < m.Size {
+			n = rng.end - off + 1
+		}
+	}
+	if withBody {
+		body = st.openLocked(rq.account, rq.container, m, off, n)
+	}
+	return m, off, n, body, nil
 }
 
 // rangeMD5 sets Content-MD5 to the digest of the range, which Azure
