@@ -105,8 +105,7 @@ func (s *Server) checkSAS(r *http.Request, q url.Values, a *account, rq *request
 			return errAuthFailed
 		}
 	}
-	if spr := q.Get("spr"); spr != "" && r.TLS == nil && !strings.Contains(spr, "http,") &&
-		!strings.HasSuffix(spr, "http") {
+	if !s.protocolAllowed(q.Get("spr"), r) {
 		return errProtocolMismatch
 	}
 	if sip := q.Get("sip"); sip != "" && !ipAllowed(sip, r.RemoteAddr) {
@@ -207,4 +206,17 @@ func ipAllowed(sip, remote string) bool {
 	}
 	ip16, lo16, hi16 := ip.To16(), lo.To16(), hi.To16()
 	return string(ip16) >= string(lo16) && string(ip16) <= string(hi16)
+}
+
+// protocolAllowed applies a SAS's spr: "https" alone refuses plain HTTP.
+func (s *Server) protocolAllowed(spr string, r *http.Request) bool {
+	if spr == "" || r.TLS != nil || s.cfg.AssumeHTTPS {
+		return true
+	}
+	for _, p := range strings.Split(spr, ",") {
+		if strings.TrimSpace(p) == "http" {
+			return true
+		}
+	}
+	return false
 }

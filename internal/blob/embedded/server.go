@@ -45,6 +45,14 @@ type Config struct {
 	MaxClockSkew time.Duration
 	// Now replaces the clock, for tests; nil means time.Now.
 	Now func() time.Time
+	// AssumeHTTPS treats every request as HTTPS when checking a SAS's
+	// protocol (spr=https), for a server behind a TLS-terminating proxy.
+	// A TLS listener given to Serve needs no such setting.
+	AssumeHTTPS bool
+	// Allow, when set, is asked before authentication whether the request
+	// may reach the account at all (network rules, private endpoints);
+	// false answers 403 AuthorizationFailure, as Azure's firewall does.
+	Allow func(r *http.Request, account string) bool
 }
 
 // Server is an embedded Azure Blob endpoint serving several storage
@@ -276,6 +284,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rq *request) erro
 	a := s.account(rq.account)
 	if a == nil {
 		return errAccountNotFound
+	}
+	if s.cfg.Allow != nil && !s.cfg.Allow(r, rq.account) {
+		return errAuthorizationFailure
 	}
 	if rq.container != "" && !validContainerName(rq.container) {
 		return errorf(http.StatusBadRequest, "InvalidResourceName",

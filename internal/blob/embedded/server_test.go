@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,5 +192,55 @@ func TestServer_LargeBlockStreams(t *testing.T) {
 	}
 	if !bytes.Equal(got, data) {
 		t.Fatalf("downloaded content differs")
+	}
+}
+
+// TestServer_Allow checks the network-rule hook: a refused request gets
+// 403 AuthorizationFailure even with a valid key.
+func TestServer_Allow(t *testing.T) {
+	var open atomic.Bool
+	srv, err := embedded.New(embedded.Config{Dir: t.TempDir(),
+		Allow: func(r *http.Request, account string) bool { return open.Load() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Listen("127.0.0.1:0")
+	t.Cleanup(func() { srv.Close() })
+	k := embedded.NewKey()
+	srv.AddAccount("fenced", k, k)
+	c := client(t, srv, "fenced", k)
+	_, err = c.CreateContainer(context.Background(), "box", nil)
+	wantCode(t, "request refused by the network rule", err, "AuthorizationFailure")
+	open.Store(true)
+	if _, err := c.CreateContainer(context.Background(), "box", nil); err != nil {
+		t.Fatalf("request allowed by the network rule: %v", err)
+	}
+}
+
+// TestServer_SASProtocol checks that a SAS limited to HTTPS is refused over
+// plain HTTP unless the server is told it sits behind TLS.
+func TestServer_SASProtocol(t *testing.T) {
+	for _, assume := range []bool{false, true} {
+		srv, err := embedded.New(embedded.Config{Dir: t.TempDir(), AssumeHTTPS: assume})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Listen("127.0.0.1:0")
+		t.Cleanup(func() { srv.Close() })
+		k := embedded.NewKey()
+		srv.AddAccount("proto", k, k)
+		c := client(t, srv, "proto", k)
+		c.CreateContainer(context.Background(), "box", nil)
+		c.UploadBuffer(context.Background(), "box", "b", []byte("x"), nil)
+		cred, _ := azblob.NewSharedKeyCredential("proto", base64.StdEncoding.EncodeToString(k))
+		q, _ := sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPS, ExpiryTime: time.Now().Add(time.Hour),
+			Permissions: "r", ContainerName: "box", BlobName: "b"}.SignWithSharedKey(cred)
+		want := http.StatusForbidden
+		if assume {
+			want = http.StatusOK
+		}
+		if got := httpGet(t, srv.AccountURL("proto")+"/box/b?"+q.Encode()); got != want {
+			t.Fatalf("spr=https over HTTP with AssumeHTTPS=%v: status %d, want %d", assume, got, want)
+		}
 	}
 }
