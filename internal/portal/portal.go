@@ -9,6 +9,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed assets
@@ -29,5 +30,22 @@ func Handler() http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "no-cache")
 		files.ServeHTTP(w, r)
+	})
+}
+
+// Mount serves the portal under Prefix beside api, which gets every other
+// request, so the portal and the API share one origin and the portal's
+// calls need no CORS. "/" and "/portal" redirect a browser to the portal.
+func Mount(api http.Handler) http.Handler {
+	files := Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, Prefix):
+			files.ServeHTTP(w, r)
+		case (p == "/" || p == strings.TrimSuffix(Prefix, "/")) && r.Method == http.MethodGet:
+			http.Redirect(w, r, Prefix, http.StatusFound)
+		default:
+			api.ServeHTTP(w, r)
+		}
 	})
 }

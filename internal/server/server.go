@@ -29,6 +29,7 @@ import (
 	"github.com/bacport/bacport/internal/api"
 	"github.com/bacport/bacport/internal/auth"
 	"github.com/bacport/bacport/internal/jobs"
+	"github.com/bacport/bacport/internal/portal"
 	"github.com/bacport/bacport/internal/store"
 )
 
@@ -171,7 +172,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.Listen, err)
 	}
 	httpSrv := &http.Server{
-		Handler:           apiSrv,
+		Handler:           portal.Mount(apiSrv), // the portal shares the API's origin
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -229,6 +230,7 @@ func writeEndpoints(path string, ep Endpoints) error {
 func banner(w io.Writer, dir string, ep Endpoints, adminToken string) {
 	fmt.Fprintf(w, "bacport is serving.\n\n")
 	fmt.Fprintf(w, "  API (ARM-compatible, HTTPS)  %s\n", ep.API)
+	fmt.Fprintf(w, "  web portal                   %s\n", ep.Portal)
 	fmt.Fprintf(w, "  embedded storage accounts    %s/{account}\n", ep.Blob)
 	fmt.Fprintf(w, "  TLS certificate to trust     %s\n", ep.CertFile)
 	fmt.Fprintf(w, "  default subscription         %s\n", ep.Subscription)
