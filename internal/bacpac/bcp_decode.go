@@ -155,9 +155,11 @@ type partDecoder struct {
 	br   *bufio.Reader
 	src  io.Closer
 	off  int64 // offset of the next unread byte
-	size int64 // declared uncompressed size of the part
-	row  int64 // rows decoded so far
-	cols []colDecoder
+	// rowStart is the offset of the current row.
+	rowStart int64
+	size     int64 // declared uncompressed size of the part
+	row      int64 // rows decoded so far
+	cols     []colDecoder
 }
 
 // next decodes one row into vals. It returns false with a nil error at a
@@ -169,6 +171,7 @@ func (p *partDecoder) next(vals []any) (bool, error) {
 		return false, p.fail(-1, p.off, err)
 	}
 	p.row++
+	p.rowStart = p.off
 	for i := range p.cols {
 		start := p.off
 		v, err := p.value(&p.cols[i])
@@ -182,7 +185,8 @@ func (p *partDecoder) next(vals []any) (bool, error) {
 
 func (p *partDecoder) fail(col int, off int64, err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		err = fmt.Errorf("%w (%d bytes in the part)", ErrTruncated, p.off)
+		err = fmt.Errorf("%w: %d bytes after the last whole row, %d bytes in the part",
+			ErrTruncated, p.size-p.rowStart, p.size)
 	}
 	de := &DataError{Part: p.name, Offset: off, Row: p.row, Err: err}
 	if col >= 0 {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bacport/bacport/internal/testenv"
@@ -183,5 +184,36 @@ func TestParseOrigin_VariantB(t *testing.T) {
 		if _, err := parseOrigin(strings.NewReader(bad)); !errors.Is(err, ErrFormat) {
 			t.Errorf("parseOrigin(%q) = %v, want ErrFormat", bad, err)
 		}
+	}
+}
+
+func TestRows_ConcurrentTables(t *testing.T) {
+	f, err := OpenFile(fixturePath(t, "UmbracoCommerceDemoStore_v17.0.0.bacpac"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		mu    sync.Mutex
+		total int64
+		wg    sync.WaitGroup
+	)
+	for _, tbl := range f.Model().Tables {
+		wg.Go(func() {
+			rows := f.Rows(tbl)
+			defer rows.Close()
+			for rows.Next() {
+			}
+			if err := rows.Err(); err != nil {
+				t.Errorf("%s: %v", tbl.Name, err)
+			}
+			mu.Lock()
+			total += rows.Count()
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if total != 10305 {
+		t.Errorf("read %d rows concurrently, want 10305", total)
 	}
 }
