@@ -37,9 +37,13 @@
 // sequentially in the classic DacFx layout (model.xml, DacMetadata.xml,
 // [Content_Types].xml, the data parts, _rels/.rels, Origin.xml), so the
 // output may be an upload stream. Writer.Table returns a TableWriter per
-// table; tables can be written concurrently, each compressing its parts in
-// its own goroutine into a spool file that is copied into the package under
-// a lock when the part is full (WriterOptions.PartSize). TableWriter.WriteRow
+// table; tables can be written concurrently. Each table's consecutive parts
+// are compressed by several goroutines (WriterOptions.PartWorkers), each
+// into its own spool file, so one large table also uses several cores; a
+// finished part (WriterOptions.PartSize) is copied into the package under a
+// lock, and a table's parts always enter the zip in part order. Spool files
+// take up to PartWorkers compressed parts of disk per open table, and are
+// removed on every path (Close, a failure, Abort). TableWriter.WriteRow
 // checks every value's Go type and range against its column and encodes the
 // framing the column's nullability in model.xml calls for.
 //

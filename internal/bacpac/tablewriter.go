@@ -13,13 +13,27 @@ import (
 )
 
 // chunkSize is how much encoded row data a TableWriter gathers before
-// handing it to its compressor goroutine.
+// handing it to a part compressor.
 const chunkSize = 256 << 10
+
+// chunkQueue is how many chunks may wait for each part compressor.
+const chunkQueue = 2
 
 // TableWriter writes the rows of one table into the package. Its methods
 // must be called from one goroutine at a time; different TableWriters may
-// run concurrently. Rows are encoded by the caller and compressed by a
-// goroutine the TableWriter owns, so encoding and compression overlap.
+// run concurrently.
+//
+// Rows are encoded by the caller and compressed by part compressors the
+// TableWriter owns: each part is deflated by one goroutine into its own
+// spool file, and consecutive parts go to different goroutines in turn
+// (WriterOptions.PartWorkers), so one large table also compresses on
+// several cores. The compressors pass a token around a ring so that parts
+// enter the package in part order: a compressor that finishes part n early
+// waits, holding its spool, until part n-1 is in.
+//
+// Memory per table is bounded: PartWorkers*(chunkQueue+1)+1 row buffers of
+// about chunkSize, plus one deflate state and two 256 KiB file buffers per
+// compressor.
 type TableWriter struct {
 	w     *Writer
 	table *Table
@@ -30,17 +44,20 @@ type TableWriter struct {
 	partSize int64      // uncompressed bytes in the current part
 	parts    int        // parts started, the current one included
 	rows     int64
-	sent     chan chunk
+	workers  []*partCompressor
 	free     chan []byte
-	done     chan struct{}
-	spool    *os.File
-	werr     error // set by the compressor goroutine before done closes
+	turns    []chan struct{} // turns[i] holds the token when compressor i may add a part
+	failOnce sync.Once
+	failed   chan struct{} // closed when a compressor fails
+	werr     error         // the first compressor error, set before failed closes
+	quit     chan struct{} // closed when the table is abandoned: compressors drop their work
+	quitOnce sync.Once
 	closed   bool
 	err      error // sticky error of this table
 }
 
-// chunk is a piece of encoded rows for the compressor goroutine; finish
-// closes the current part after data is written.
+// chunk is a piece of encoded rows for a part compressor; finish closes
+// the part after data is written.
 type chunk struct {
 	data   []byte
 	part   int // number of the part the data belongs to, from 1
@@ -48,18 +65,30 @@ type chunk struct {
 }
 
 func newTableWriter(w *Writer, t *Table, enc *rowEncoder) *TableWriter {
+	n := w.opts.PartWorkers
+	buffers := n*(chunkQueue+1) + 1
 	tw := &TableWriter{
-		w:     w,
-		table: t,
-		enc:   enc,
-		buf:   make([]byte, 0, chunkSize+4096),
-		sent:  make(chan chunk, 2),
-		free:  make(chan []byte, 3),
-		done:  make(chan struct{}),
+		w:       w,
+		table:   t,
+		enc:     enc,
+		buf:     make([]byte, 0, chunkSize+4096),
+		workers: make([]*partCompressor, n),
+		turns:   make([]chan struct{}, n),
+		free:    make(chan []byte, buffers),
+		failed:  make(chan struct{}),
+		quit:    make(chan struct{}),
 	}
-	for range 2 {
+	// The free channel can hold every buffer, so a compressor never
+	// blocks returning one.
+	for range buffers - 1 {
 		tw.free <- make([]byte, 0, chunkSize+4096)
 	}
+	// One token circulates: at most one turn channel is ever full, so
+	// passing the token on never blocks.
+	for i := range tw.turns {
+		tw.turns[i] = make(chan struct{}, 1)
+	}
+	tw.turns[0] <- struct{}{}
 	return tw
 }
 
@@ -100,8 +129,9 @@ func (tw *TableWriter) WriteRow(row []any) error {
 	}
 	tw.rows++
 	if tw.parts == 0 {
+		// Start the first compressor now, so a bad TempDir shows at once.
 		tw.parts = 1
-		if err := tw.start(); err != nil {
+		if _, err := tw.worker(); err != nil {
 			return tw.fail(err)
 		}
 	}
@@ -122,62 +152,89 @@ func (tw *TableWriter) WriteRow(row []any) error {
 	return nil
 }
 
-// start creates the spool file and the compressor goroutine when the
-// table's first row arrives (empty tables get no part).
-func (tw *TableWriter) start() error {
+// worker returns the compressor of the current part, starting it (and its
+// spool file) on first use. Parts go to the compressors in turn.
+func (tw *TableWriter) worker() (*partCompressor, error) {
+	i := (tw.parts - 1) % len(tw.workers)
+	if c := tw.workers[i]; c != nil {
+		return c, nil
+	}
 	f, err := os.CreateTemp(tw.w.opts.TempDir, "bacport-part-*.spool")
 	if err != nil {
-		return fmt.Errorf("create spool file: %w", err)
+		return nil, fmt.Errorf("create spool file: %w", err)
 	}
-	tw.spool = f
-	c := &partCompressor{tw: tw, spool: f, level: tw.w.opts.Level}
+	c := &partCompressor{
+		tw:    tw,
+		index: i,
+		spool: f,
+		in:    make(chan chunk, chunkQueue),
+		done:  make(chan struct{}),
+	}
+	tw.workers[i] = c
 	go c.run()
-	return nil
+	return c, nil
 }
 
-// send hands the buffered rows to the compressor; finish also closes the
-// current part.
+// send hands the buffered rows to the current part's compressor; finish
+// also closes the part.
 func (tw *TableWriter) send(finish bool) error {
-	select {
-	case <-tw.done:
-		return tw.compressorErr()
-	case tw.sent <- chunk{data: tw.buf, part: tw.parts, finish: finish}:
+	c, err := tw.worker()
+	if err != nil {
+		return err
 	}
 	select {
-	case <-tw.done:
-		return tw.compressorErr()
+	case <-tw.failed:
+		return tw.werr
+	case c.in <- chunk{data: tw.buf, part: tw.parts, finish: finish}:
+	}
+	select {
+	case <-tw.failed:
+		return tw.werr
 	case b := <-tw.free:
 		tw.buf = b[:0]
 	}
 	return nil
 }
 
-func (tw *TableWriter) compressorErr() error {
-	if tw.werr != nil {
-		return tw.werr
-	}
-	return errors.New("compressor stopped")
+// compressorFailed records the first compressor error and wakes the
+// sender.
+func (tw *TableWriter) compressorFailed(err error) {
+	tw.failOnce.Do(func() {
+		tw.werr = err
+		close(tw.failed)
+	})
 }
 
-// fail makes err sticky, stops the compressor and removes the spool file.
+// fail makes err sticky, stops the compressors and removes the spools.
 func (tw *TableWriter) fail(err error) error {
 	err = fmt.Errorf("write table %s: %w", bracketName(tw.table.Schema, tw.table.Name), err)
 	tw.err = err
+	tw.abandon()
 	tw.stop()
 	tw.w.tableDone(tw, tw.rows, true)
 	return err
 }
 
-// stop ends the compressor goroutine, if any, and removes the spool.
+// abandon tells the compressors to drop queued chunks and unfinished parts
+// instead of adding them to the package.
+func (tw *TableWriter) abandon() {
+	tw.quitOnce.Do(func() { close(tw.quit) })
+}
+
+// stop ends the compressor goroutines, waits for them and removes their
+// spool files. Unless the table was abandoned, the compressors first
+// finish the chunks already handed to them.
 func (tw *TableWriter) stop() {
-	if tw.spool == nil {
-		return
+	for i, c := range tw.workers {
+		if c == nil {
+			continue
+		}
+		close(c.in)
+		<-c.done
+		c.spool.Close()
+		os.Remove(c.spool.Name())
+		tw.workers[i] = nil
 	}
-	close(tw.sent)
-	<-tw.done
-	tw.spool.Close()
-	os.Remove(tw.spool.Name())
-	tw.spool = nil
 }
 
 // Close writes the table's last part into the package.
@@ -197,14 +254,16 @@ func (tw *TableWriter) Close() error {
 		}
 	}
 	tw.stop()
-	if tw.werr != nil {
+	select {
+	case <-tw.failed:
 		return tw.fail(tw.werr)
+	default:
 	}
 	tw.w.tableDone(tw, tw.rows, false)
 	return nil
 }
 
-// abort abandons the table and removes its spool file.
+// abort abandons the table and removes its spool files.
 func (tw *TableWriter) abort() {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
@@ -212,37 +271,52 @@ func (tw *TableWriter) abort() {
 		tw.err = ErrWriterClosed
 	}
 	tw.closed = true
+	tw.abandon()
 	tw.stop()
 }
 
-// partCompressor is the goroutine side of a TableWriter: it deflates
-// chunks into the spool file, and at each part's end copies the spool into
-// the package.
+// errAbandoned stops a compressor whose table was abandoned or whose
+// sibling failed; the table's error is reported by whoever caused it.
+var errAbandoned = errors.New("table abandoned")
+
+// partCompressor is one compressing goroutine of a TableWriter: it
+// deflates the chunks of its parts into its spool file, and at each part's
+// end copies the spool into the package.
 type partCompressor struct {
 	tw    *TableWriter
+	index int // position in tw.workers and tw.turns
 	spool *os.File
-	level int
+	in    chan chunk
+	done  chan struct{}
 	bw    *bufio.Writer
+	br    *bufio.Reader
 	fw    *flate.Writer
 	crc   uint32
 	size  int64
 }
 
 func (c *partCompressor) run() {
-	// Closing done (after recording the error) releases a sender blocked
-	// on sent or free; chunks left in the channel are dropped.
-	c.tw.werr = c.loop()
-	close(c.tw.done)
+	defer close(c.done)
+	if err := c.loop(); err != nil {
+		// Closing failed releases a sender blocked on this compressor;
+		// chunks left in the channel are dropped.
+		c.tw.compressorFailed(err)
+	}
 }
 
 func (c *partCompressor) loop() error {
 	c.bw = bufio.NewWriterSize(c.spool, 256<<10)
-	fw, err := flate.NewWriter(c.bw, c.level)
+	fw, err := flate.NewWriter(c.bw, c.tw.w.opts.Level)
 	if err != nil {
 		return fmt.Errorf("start compressor: %w", err)
 	}
 	c.fw = fw
-	for ch := range c.tw.sent {
+	for ch := range c.in {
+		select {
+		case <-c.tw.quit:
+			return errAbandoned
+		default:
+		}
 		if _, err := c.fw.Write(ch.data); err != nil {
 			return fmt.Errorf("compress part: %w", err)
 		}
@@ -281,10 +355,23 @@ func (c *partCompressor) finishPart(n int) error {
 		csize:  uint64(csize),
 		usize:  uint64(c.size),
 	}
-	body := bufio.NewReaderSize(c.spool, 256<<10)
-	if err := c.tw.w.addPart(c.tw.table, e, body); err != nil {
+	if c.br == nil {
+		c.br = bufio.NewReaderSize(c.spool, 256<<10)
+	} else {
+		c.br.Reset(c.spool)
+	}
+	// Wait for part n-1 to be in the package, then pass the turn on.
+	select {
+	case <-c.tw.turns[c.index]:
+	case <-c.tw.quit:
+		return errAbandoned
+	case <-c.tw.failed:
+		return errAbandoned
+	}
+	if err := c.tw.w.addPart(c.tw.table, e, c.br); err != nil {
 		return err
 	}
+	c.tw.turns[(c.index+1)%len(c.tw.turns)] <- struct{}{}
 	if err := c.spool.Truncate(0); err != nil {
 		return fmt.Errorf("reset spool file: %w", err)
 	}

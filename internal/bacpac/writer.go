@@ -20,6 +20,9 @@ const (
 	// github.com/klauspost/compress/flate, which still shrinks BCP data
 	// several times.
 	DefaultLevel = 1
+	// DefaultPartWorkers is how many parts of one table are compressed at
+	// the same time.
+	DefaultPartWorkers = 2
 )
 
 // WriterOptions configure a Writer.
@@ -31,8 +34,12 @@ type WriterOptions struct {
 	// Level is the deflate level for parts, 1 (fastest) to 9 (smallest).
 	// Zero means DefaultLevel.
 	Level int
-	// TempDir is where each table spools its compressed part before the
-	// part is copied into the package. Empty means os.TempDir().
+	// PartWorkers is how many goroutines compress one table's parts, each
+	// part in one goroutine with its own spool file; consecutive parts go
+	// to different goroutines. Zero means DefaultPartWorkers.
+	PartWorkers int
+	// TempDir is where each table spools its compressed parts before they
+	// are copied into the package. Empty means os.TempDir().
 	TempDir string
 	// Source describes the exported database for Origin.xml and
 	// DacMetadata.xml.
@@ -62,9 +69,10 @@ type ServerInfo struct {
 //
 // The model is serialized when the Writer is created; later changes to it
 // are not seen. Tables may be written concurrently, each through its own
-// TableWriter: every table compresses its parts in its own goroutine into a
-// spool file, and a finished part is copied into the package under a lock.
-// Memory stays bounded by the number of open tables, whatever their size.
+// TableWriter: every table compresses its parts in WriterOptions.PartWorkers
+// goroutines, each into its own spool file, and a finished part is copied
+// into the package under a lock, in part order. Memory stays bounded by the
+// number of open tables times PartWorkers, whatever the tables' size.
 type Writer struct {
 	model    *Model
 	opts     WriterOptions
@@ -106,6 +114,9 @@ func NewWriter(w io.Writer, m *Model, opts WriterOptions) (*Writer, error) {
 	}
 	if opts.Level < 1 || opts.Level > 9 {
 		return nil, fmt.Errorf("new package writer: deflate level %d is not in 1..9", opts.Level)
+	}
+	if opts.PartWorkers <= 0 {
+		opts.PartWorkers = DefaultPartWorkers
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -630,6 +630,8 @@ func TestWriter_ZipLayout(t *testing.T) {
 	if !wantOrder.MatchString(order) {
 		t.Fatalf("entry order:\n%s\nwant model.xml, DacMetadata.xml, [Content_Types].xml, parts, _rels/.rels, Origin.xml", order)
 	}
+	// Parts are compressed by two goroutines (DefaultPartWorkers) but must
+	// still enter the package in part order: 000, 001, … without gaps.
 	for i, n := range names[3 : len(names)-2] {
 		if want := fmt.Sprintf("Data/dbo.Order%%20Details/TableData-%03d-00000.BCP", i); n != want {
 			t.Errorf("part %d is %s, want %s", i, n, want)
