@@ -51,7 +51,7 @@ report() {
             if ($10 > maxrss[k]) maxrss[k] = $10
         }
         if ($15 == "ok") good[k]++
-        if ($15 != "-") checked[k]++
+        if ($15 == "ok" || $15 == "mismatch") checked[k]++
         if ($5 == "bacport" && $16 != "-" && $16 != "") phases[k] = phases[k] "\n    round " $2 ": " $16
     }
     END {

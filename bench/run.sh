@@ -41,9 +41,7 @@ find_bacport() {
     if [ -z "${BACPORT:-}" ]; then
         BACPORT=$BENCH_OUT/bacport
         if have go; then
-            log "building bacport from $(cd "$BENCH_DIR/.." && pwd)"
-            (cd "$BENCH_DIR/.." && go build -o "$BACPORT" ./cmd/bacport) ||
-                { log "note: bacport does not build; its rows are skipped"; return; }
+            build_bacport || { log "note: bacport does not build; its rows are skipped"; return; }
         fi
     fi
     [ -x "$BACPORT" ] || { log "note: no bacport binary at $BACPORT; its rows are skipped"; return; }
@@ -64,6 +62,23 @@ find_bacport() {
     esac
     [ $BACPORT_CLI = 1 ] || [ $BACPORT_SERVE = 1 ] ||
         log "note: $BACPORT has neither 'package export/import' nor 'serve'; bacport rows skipped"
+}
+
+# build_bacport: builds the working tree; when that does not compile (others
+# may be mid-edit in a shared checkout), builds the last commit instead,
+# from a `git archive` copy, and says so.
+build_bacport() {
+    local root
+    root=$(cd "$BENCH_DIR/.." && pwd)
+    log "building bacport from $root"
+    (cd "$root" && go build -o "$BACPORT" ./cmd/bacport) 2>"$BENCH_OUT/build.log" && return 0
+    have git || return 1
+    local src=$BENCH_OUT/src rev
+    rev=$(git -C "$root" rev-parse --short HEAD) || return 1
+    log "note: the working tree does not build (see $BENCH_OUT/build.log); building commit $rev"
+    rm -rf "$src" && mkdir -p "$src" &&
+        git -C "$root" archive HEAD | tar -x -C "$src" &&
+        (cd "$src" && go build -o "$BACPORT" ./cmd/bacport)
 }
 
 bp() { # the bacport command line for the cli cases
@@ -186,6 +201,9 @@ main() {
     have /usr/bin/time || [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install time)"
     log "run $RUN_ID: $DB, $ROUNDS rounds, groups: $GROUPS_WANTED"
     find_bacport
+    # The service is stopped however the run ends (error, ^C).
+    trap 'serve_stop' EXIT
+    trap 'exit 130' INT TERM
     if [ $BACPORT_SERVE = 1 ]; then
         serve_start || { log "note: bacport serve did not start; serve rows skipped"; BACPORT_SERVE=0; }
     fi

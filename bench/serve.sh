@@ -64,7 +64,13 @@ serve_start() {
     have jq || { log "note: jq is missing; serve rows skipped"; return 1; }
     rm -rf "$SERVE_DIR"
     mkdir -p "$SERVE_DIR"
-    "$BACPORT" serve --data-dir "$SERVE_DIR/data" >"$SERVE_DIR/serve.log" 2>&1 &
+    # Free ports, so the run never collides with another bacport on the
+    # default ones.
+    local flags=(--data-dir "$SERVE_DIR/data") help
+    help=$("$BACPORT" serve --help 2>&1)
+    [[ $help == *--listen* ]] && flags+=(--listen 127.0.0.1:0)
+    [[ $help == *--blob-listen* ]] && flags+=(--blob-listen 127.0.0.1:0)
+    "$BACPORT" serve "${flags[@]}" >"$SERVE_DIR/serve.log" 2>&1 &
     SERVE_PID=$!
     local ep=$SERVE_DIR/data/endpoints.json deadline=$((SECONDS + 60))
     until [ -s "$ep" ] && jq -e .api "$ep" >/dev/null 2>&1; do
@@ -97,8 +103,9 @@ sv_setup() {
     sv_wait_provisioned "$acct" || return 1
     key=$(arm POST "$acct/listKeys" | jq -r '.keys[0].value') || return 1
     blob=$(arm GET "$acct" | jq -r .properties.primaryEndpoints.blob | sed 's:/*$::') || return 1
-    echo "SV_KEY=$key" >>"$SERVE_ENV"
-    echo "SV_BLOB=$blob/$SV_CONTAINER" >>"$SERVE_ENV"
+    SV_KEY=$key SV_BLOB=$blob/$SV_CONTAINER
+    echo "SV_KEY=$SV_KEY" >>"$SERVE_ENV"
+    echo "SV_BLOB=$SV_BLOB" >>"$SERVE_ENV"
 
     if [ -z "$MYPASS" ]; then
         myq -e "CREATE USER IF NOT EXISTS '$SV_MYUSER'@'%' IDENTIFIED BY '$SV_MYPASS';
@@ -124,7 +131,8 @@ sv_server_put() {
     mysql)
         dsn="mysql://$MYHOST:$MYPORT/"
         if [ -n "$MYPASS" ]; then login=$MYUSER pw=$MYPASS; else login=$SV_MYUSER pw=$SV_MYPASS; fi ;;
-    sqlite) dsn="sqlite://$DATA" ;; # the dataset's file is $DATA/$DB.sqlite
+    # A directory DSN ends with a slash; the dataset's file is $DATA/$DB.sqlite.
+    sqlite) dsn="sqlite://$DATA/" ;;
     esac
     arm PUT "$(sv_server_path "$e")" "$(jq -nc --arg l "$login" --arg p "$pw" --arg t "$e" --arg d "$dsn" \
         '{location:"local",properties:{administratorLogin:$l,administratorLoginPassword:$p,
@@ -151,9 +159,9 @@ sv_make_container() {
     url="$SV_BLOB?restype=container"
     local acct=$SV_ACCOUNT path
     path=$(echo "$SV_BLOB" | sed -E 's#^https?://[^/]+##')
-    # The canonical resource is /account/path; for path-style endpoints the
-    # path already starts with the account name.
-    case $path in /"$acct"/*) ;; *) path="/$acct$path" ;; esac
+    # The canonical resource is /account followed by the URL path, which
+    # for a path-style endpoint starts with the account name again.
+    path="/$acct$path"
     local sts="PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:$date\nx-ms-version:2021-12-02\n$path\nrestype:container"
     sig=$(printf "$sts" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(echo -n "$SV_KEY" |
         base64 -d | xxd -p -c 256)" -binary | base64 -w0)
