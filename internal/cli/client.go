@@ -17,6 +17,16 @@ import (
 // HTTP API: login, resources, import/export and private link.
 func addClientCmds(root *cobra.Command) {
 	root.PersistentFlags().StringP("output", "o", "table", "output format: table or json")
+	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
+		[]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		switch v, _ := cmd.Flags().GetString("output"); v {
+		case "table", "json":
+			return nil
+		default:
+			return usageError{fmt.Errorf("--output must be table or json, not %q", v)}
+		}
+	}
 	root.AddCommand(newLoginCmd(), newGroupCmd(), newSQLCmd(), newStorageCmd(), newPrivateLinkCmd())
 }
 
@@ -48,14 +58,20 @@ func newLoginCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, _, err := c.do(cmd.Context(), "GET", "/subscriptions", nil, nil); err != nil {
-				return fmt.Errorf("check the login: %w", err)
+			var who struct {
+				Principal struct {
+					Name string `json:"name"`
+				} `json:"principal"`
+			}
+			if _, _, err := c.do(ctxOf(cmd), "GET", "/bacport/whoami", nil, &who); err != nil {
+				return err
 			}
 			path, err := saveProfile(p)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Logged in to %s; profile saved in %s\n", p.Endpoint, path)
+			fmt.Fprintf(cmd.OutOrStdout(), "Logged in to %s as %s (subscription %s); profile saved in %s\n",
+				p.Endpoint, who.Principal.Name, p.Subscription, path)
 			return nil
 		},
 	}
@@ -106,7 +122,8 @@ func outputJSON(cmd *cobra.Command) bool {
 }
 
 // render prints v as JSON, or as a table of the given columns, each taken
-// from v's JSON form by a dotted path (e.g. "properties.status").
+// from v's JSON form by a dotted path (e.g. "properties.status"), headed by
+// the path's last part or by the name before "=" ("sku=sku.name").
 func render(cmd *cobra.Command, v any, columns ...string) error {
 	w := cmd.OutOrStdout()
 	if outputJSON(cmd) {
@@ -131,14 +148,19 @@ func render(cmd *cobra.Command, v any, columns ...string) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	header := make([]string, len(columns))
+	paths := make([]string, len(columns))
 	for i, c := range columns {
-		header[i] = strings.ToUpper(lastPart(c))
+		name, path, ok := strings.Cut(c, "=")
+		if !ok {
+			name, path = lastPart(c), c
+		}
+		header[i], paths[i] = strings.ToUpper(name), path
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows {
 		cells := make([]string, len(columns))
-		for i, c := range columns {
-			cells[i] = lookup(r, c)
+		for i, p := range paths {
+			cells[i] = lookup(r, p)
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}

@@ -202,7 +202,8 @@ type byteBar struct {
 
 func newByteBar(cmd *cobra.Command, label string, total int64) *byteBar {
 	b := &byteBar{stopc: make(chan struct{}), done: make(chan struct{})}
-	w, tty := cmd.ErrOrStderr(), isTerminal(cmd)
+	w := cmd.ErrOrStderr()
+	tty := isTerminalWriter(w)
 	start := time.Now()
 	draw := func(final bool) {
 		n := b.n.Load()

@@ -29,8 +29,8 @@ func (d *dbRef) path(c *apiClient) (string, error) {
 	return s + "/databases/" + d.database, nil
 }
 
-var dbColumns = []string{"name", "sku.name", "properties.status", "properties.maxSizeBytes",
-	"properties.requestedBackupStorageRedundancy"}
+var dbColumns = []string{"name", "sku=sku.name", "edition=sku.tier", "properties.status",
+	"properties.maxSizeBytes", "backupRedundancy=properties.requestedBackupStorageRedundancy"}
 
 func newDBCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "db", Short: "Manage databases; import and export them"}

@@ -176,15 +176,20 @@ func startTransfer(cmd *cobra.Command, c *apiClient, path string, body map[strin
 		return err
 	}
 	link := h.Get("Location")
-	if !strings.Contains(link, "importExportOperationResults") {
-		return fmt.Errorf("the server accepted the request but sent no status link")
+	if !strings.Contains(link, "/importExportOperationResults/") {
+		return errors.New("the server accepted the request but sent no status link; " +
+			"find it with `bacport sql server import-export-history`")
 	}
-	if !wait {
-		res, err := fetchStatus(cmd, c, link)
-		if err != nil {
-			return err
-		}
-		return printStatus(cmd, res)
+	_, id, err := resolveOperation(cmd, c, link)
+	if err != nil {
+		return err
 	}
-	return follow(cmd, c, link)
+	if wait {
+		return follow(cmd, c, id, link)
+	}
+	res, err := fetchResult(cmd, c, link)
+	if err != nil {
+		return err
+	}
+	return printStatus(cmd, res)
 }

@@ -3,39 +3,40 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
+	"net/url"
+	"regexp"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 // operationResult is the ImportExportOperationResult the status link
-// serves, with the bacport progress fields it may carry beside them.
+// serves, with the bacport fields beside the ARM ones.
 type operationResult struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
+	Type       string `json:"type"`
 	Properties struct {
-		RequestID        string `json:"requestId"`
-		RequestType      string `json:"requestType"`
-		QueuedTime       string `json:"queuedTime"`
-		LastModifiedTime string `json:"lastModifiedTime"`
-		BlobURI          string `json:"blobUri"`
-		ServerName       string `json:"serverName"`
-		DatabaseName     string `json:"databaseName"`
-		Status           string `json:"status"`
-		ErrorMessage     string `json:"errorMessage"`
-		Endpoints        []struct {
-			Name    string `json:"privateEndpointConnectionName"`
-			Service string `json:"privateLinkServiceId"`
-			Status  string `json:"status"`
-		} `json:"privateEndpointConnections"`
+		RequestID        string         `json:"requestId"`
+		RequestType      string         `json:"requestType"`
+		QueuedTime       string         `json:"queuedTime"`
+		LastModifiedTime string         `json:"lastModifiedTime"`
+		BlobURI          string         `json:"blobUri"`
+		ServerName       string         `json:"serverName"`
+		DatabaseName     string         `json:"databaseName"`
+		Status           string         `json:"status"`
+		ErrorMessage     string         `json:"errorMessage,omitempty"`
+		Endpoints        []endpointInfo `json:"privateEndpointConnections"`
+		Phase            string         `json:"phase,omitempty"`
+		ErrorCode        string         `json:"errorCode,omitempty"`
+		RequestedBy      string         `json:"requestedBy,omitempty"`
 	} `json:"properties"`
 	Link string `json:"operationStatusLink,omitempty"`
 }
 
-func fetchStatus(cmd *cobra.Command, c *apiClient, link string) (*operationResult, error) {
+// fetchResult GETs the status link, which answers 202 while the job runs
+// and 200 at the end, with the result in both.
+func fetchResult(cmd *cobra.Command, c *apiClient, link string) (*operationResult, error) {
 	var res operationResult
 	if _, _, err := c.do(ctxOf(cmd), "GET", link, nil, &res); err != nil {
 		return nil, err
@@ -44,24 +45,27 @@ func fetchStatus(cmd *cobra.Command, c *apiClient, link string) (*operationResul
 	return &res, nil
 }
 
-// printStatus prints the fields Get-AzSqlDatabaseImportExportStatus prints.
+// printStatus prints the fields Get-AzSqlDatabaseImportExportStatus
+// prints, in its order.
 func printStatus(cmd *cobra.Command, r *operationResult) error {
 	if outputJSON(cmd) {
 		return render(cmd, r)
 	}
 	p := r.Properties
 	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "OperationStatusLink : %s\n", r.Link)
-	fmt.Fprintf(w, "RequestType         : %s\n", p.RequestType)
-	fmt.Fprintf(w, "Status              : %s\n", p.Status)
-	fmt.Fprintf(w, "QueuedTime          : %s\n", p.QueuedTime)
-	fmt.Fprintf(w, "LastModifiedTime    : %s\n", p.LastModifiedTime)
-	fmt.Fprintf(w, "ServerName          : %s\n", p.ServerName)
-	fmt.Fprintf(w, "DatabaseName        : %s\n", p.DatabaseName)
-	fmt.Fprintf(w, "BlobUri             : %s\n", p.BlobURI)
-	fmt.Fprintf(w, "ErrorMessage        : %s\n", p.ErrorMessage)
+	fmt.Fprintf(w, "OperationStatusLink          : %s\n", r.Link)
+	fmt.Fprintf(w, "RequestId                    : %s\n", p.RequestID)
+	fmt.Fprintf(w, "RequestType                  : %s\n", p.RequestType)
+	fmt.Fprintf(w, "Status                       : %s\n", p.Status)
+	fmt.Fprintf(w, "Phase                        : %s\n", p.Phase)
+	fmt.Fprintf(w, "QueuedTime                   : %s\n", p.QueuedTime)
+	fmt.Fprintf(w, "LastModifiedTime             : %s\n", p.LastModifiedTime)
+	fmt.Fprintf(w, "ServerName                   : %s\n", p.ServerName)
+	fmt.Fprintf(w, "DatabaseName                 : %s\n", p.DatabaseName)
+	fmt.Fprintf(w, "BlobUri                      : %s\n", p.BlobURI)
+	fmt.Fprintf(w, "ErrorMessage                 : %s\n", p.ErrorMessage)
 	for _, e := range p.Endpoints {
-		fmt.Fprintf(w, "PrivateEndpoint     : %s on %s: %s\n", e.Name, e.Service, e.Status)
+		fmt.Fprintf(w, "PrivateEndpointRequestStatus : %s %s on %s\n", e.Status, e.Name, e.ServiceID)
 	}
 	return nil
 }
@@ -69,77 +73,68 @@ func printStatus(cmd *cobra.Command, r *operationResult) error {
 func newStatusCmd() *cobra.Command {
 	var wait bool
 	cmd := &cobra.Command{
-		Use:   "import-export-status LINK",
+		Use:   "import-export-status LINK|ID",
 		Short: "Show an import or export operation (Get-AzSqlDatabaseImportExportStatus)",
-		Example: `  bacport sql db import-export-status \
-      'https://127.0.0.1:8443/subscriptions/…/importExportOperationResults/ID?api-version=…' --wait`,
+		Long: `Show an import or export operation: its status link (OperationStatusLink), type,
+status, phase, times, blob, server, database, error and private endpoint
+connections. Pass the status link that export or import printed, or just the
+request ID. With --wait, follow the job live until it ends; the exit code is
+then 1 for a failed job and 3 for a cancelled one.`,
+		Example: `  bacport sql db import-export-status 6f1c2d3e-0000-4000-8000-1234567890ab --wait
+  bacport sql db import-export-status \
+      'https://127.0.0.1:7443/subscriptions/…/importExportOperationResults/6f1c…?api-version=…' -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: withClient(func(cmd *cobra.Command, c *apiClient, args []string) error {
-			link := args[0]
-			if !strings.Contains(link, "importExportOperationResults") {
-				return usageError{errors.New("pass the operation status link that export or import printed")}
+			link, id, err := resolveOperation(cmd, c, args[0])
+			if err != nil {
+				return err
 			}
 			if wait {
-				return follow(cmd, c, link)
+				return follow(cmd, c, id, link)
 			}
-			r, err := fetchStatus(cmd, c, link)
+			r, err := fetchResult(cmd, c, link)
 			if err != nil {
 				return err
 			}
 			return printStatus(cmd, r)
 		}),
 	}
-	cmd.Flags().BoolVar(&wait, "wait", false, "follow the operation until it ends")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the operation live until it ends")
 	return cmd
 }
 
-// terminal states of an ImportExportOperationResult.
-func isDone(status string) bool {
-	switch strings.ToLower(status) {
-	case "completed", "succeeded", "failed", "cancelled", "canceled":
-		return true
-	}
-	return false
-}
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// follow polls an operation until it ends, drawing progress, and maps its
-// outcome to the exit code.
-func follow(cmd *cobra.Command, c *apiClient, link string) error {
-	view := newProgressView(cmd)
-	for {
-		r, err := fetchStatus(cmd, c, link)
+// resolveOperation turns a status link or a request ID into both.
+func resolveOperation(cmd *cobra.Command, c *apiClient, arg string) (link, id string, err error) {
+	if strings.Contains(arg, "/importExportOperationResults/") {
+		u, err := url.Parse(arg)
 		if err != nil {
-			view.done()
-			return err
+			return "", "", usageError{fmt.Errorf("read the status link: %w", err)}
 		}
-		rich, _ := fetchProgress(cmd, c, r.Properties.RequestID)
-		view.update(r, rich)
-		if isDone(r.Properties.Status) {
-			view.done()
-			if err := printStatus(cmd, r); err != nil {
-				return err
-			}
-			switch strings.ToLower(r.Properties.Status) {
-			case "failed":
-				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the %s failed: %s",
-					strings.ToLower(r.Properties.RequestType), r.Properties.ErrorMessage)}
-			case "cancelled", "canceled":
-				return &ExitError{Code: ExitCancelled, Err: fmt.Errorf("the %s was cancelled",
-					strings.ToLower(r.Properties.RequestType))}
-			}
-			return nil
-		}
-		select {
-		case <-ctxOf(cmd).Done():
-			view.done()
-			return ctxOf(cmd).Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+		id = u.Path[strings.LastIndexByte(u.Path, '/')+1:]
+		return arg, id, nil
 	}
-}
-
-// isTerminal reports whether the command writes to a terminal.
-func isTerminal(cmd *cobra.Command) bool {
-	f, ok := cmd.OutOrStdout().(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	if !uuidRE.MatchString(arg) {
+		return "", "", usageError{errors.New("pass the operation status link or the request ID " +
+			"that export or import printed")}
+	}
+	var s richStatus
+	if _, _, err := c.do(ctxOf(cmd), "GET", "/bacport/operations/"+arg, nil, &s); err != nil {
+		return "", "", err
+	}
+	// The link carries the server's location; the server ignores it, so
+	// a deleted server still leaves a working link.
+	srv := struct {
+		Location string `json:"location"`
+	}{Location: "local"}
+	c.do(ctxOf(cmd), "GET", s.ServerID, nil, &srv)
+	parts := strings.Split(strings.TrimPrefix(s.ServerID, "/"), "/")
+	if len(parts) < 2 {
+		return "", "", fmt.Errorf("operation %s names no server", arg)
+	}
+	sub := parts[1]
+	link = c.url("/subscriptions/" + sub + "/providers/Microsoft.Sql/locations/" +
+		url.PathEscape(srv.Location) + "/importExportOperationResults/" + arg)
+	return link, arg, nil
 }

@@ -3,98 +3,195 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
-// jobProgress is the rich status bacport serves beside the ARM result.
-type jobProgress struct {
-	Phase      string  `json:"phase"`
-	Table      string  `json:"currentTable"`
-	Percent    float64 `json:"percent"`
-	Rows       int64   `json:"rows"`
-	Bytes      int64   `json:"bytes"`
-	Throughput float64 `json:"bytesPerSecond"`
-	ETASeconds float64 `json:"etaSeconds"`
-	Endpoints  []struct {
-		ID       string `json:"id"`
-		Resource string `json:"resourceId"`
-		Status   string `json:"status"`
-	} `json:"privateEndpointConnections"`
+// richStatus is bacport's own status of an operation (GET
+// /bacport/operations/{id}), richer than the ARM result: phase, current
+// table, rows, bytes, throughput and ETA.
+type richStatus struct {
+	ID                         string         `json:"id"`
+	RequestType                string         `json:"requestType"`
+	Kind                       string         `json:"kind"`
+	ServerID                   string         `json:"serverId"`
+	DatabaseName               string         `json:"databaseName"`
+	BlobURI                    string         `json:"blobUri"`
+	Status                     string         `json:"status"`
+	Phase                      string         `json:"phase"`
+	CurrentTable               string         `json:"currentTable"`
+	Percent                    float64        `json:"percent"`
+	Rows                       int64          `json:"rows"`
+	Bytes                      int64          `json:"bytes"`
+	BytesPerSecond             float64        `json:"bytesPerSecond"`
+	ETASeconds                 float64        `json:"etaSeconds"`
+	CancelRequested            bool           `json:"cancelRequested"`
+	Error                      *opError       `json:"error"`
+	PrivateEndpointConnections []endpointInfo `json:"privateEndpointConnections"`
 }
 
-// fetchProgress reads the rich status of an operation. It returns nil when
-// the server has none for it.
-func fetchProgress(cmd *cobra.Command, c *apiClient, requestID string) (*jobProgress, error) {
-	if requestID == "" {
-		return nil, nil
-	}
-	var p jobProgress
-	if _, _, err := c.do(ctxOf(cmd), "GET", progressPath(c, requestID), nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+type opError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
-// progressPath is where bacport serves an operation's rich status.
-func progressPath(c *apiClient, requestID string) string {
-	return "/bacport/operations/" + requestID
+// endpointInfo is a private endpoint connection an operation owns, as the
+// operation result and the rich status list it.
+type endpointInfo struct {
+	Name      string `json:"privateEndpointConnectionName"`
+	ServiceID string `json:"privateLinkServiceId"` // the server or storage account
+	Status    string `json:"status"`
 }
 
-// progressView draws a job's progress: a redrawn bar on a terminal, plain
-// lines when output is piped or logged.
+// connectionID is the connection's resource ID, the argument of
+// `bacport private-link approve`.
+func (e endpointInfo) connectionID() string {
+	return strings.TrimRight(e.ServiceID, "/") + "/privateEndpointConnections/" + e.Name
+}
+
+// historyEvent is one entry of an operation's history.
+type historyEvent struct {
+	Seq       int64     `json:"seq"`
+	At        time.Time `json:"time"`
+	Event     string    `json:"event"`
+	Status    string    `json:"status"`
+	Phase     string    `json:"phase"`
+	Message   string    `json:"message"`
+	Principal string    `json:"principal"`
+}
+
+// Operation statuses of the rich status.
+const (
+	statusWaiting   = "WaitingForApproval"
+	statusSucceeded = "Succeeded"
+	statusFailed    = "Failed"
+	statusCancelled = "Cancelled"
+)
+
+func terminalStatus(s string) bool {
+	return s == statusSucceeded || s == statusFailed || s == statusCancelled
+}
+
+// progressView draws a job's progress on w: on a terminal one line redrawn
+// in place (carriage return, erase line), elsewhere plain lines written
+// only when something worth a line changes, so logs stay short.
 type progressView struct {
-	w        io.Writer
-	tty      bool
-	drawn    bool
-	last     string
-	lastTime time.Time
-	advised  bool
+	w     io.Writer
+	tty   bool
+	drawn bool // a bar is on the current line
+
+	lastSeq     int64
+	lastLine    string
+	lastKey     string // phase and table of the last plain line
+	lastPercent float64
+	lastTime    time.Time
+	advised     string // pending endpoints already explained
 }
 
-func newProgressView(cmd *cobra.Command) *progressView {
-	return &progressView{w: cmd.ErrOrStderr(), tty: isTerminal(cmd)}
+func newProgressView(w io.Writer) *progressView {
+	return &progressView{w: w, tty: isTerminalWriter(w)}
 }
 
-func (v *progressView) update(r *operationResult, p *jobProgress) {
-	line := describe(r, p)
-	if p != nil && strings.EqualFold(p.Phase, "waiting for approval") && !v.advised {
-		v.advise(p)
-	}
-	if v.tty {
-		fmt.Fprintf(v.w, "\r\x1b[2K%s", line)
-		v.drawn = true
+// isTerminalWriter reports whether w is a terminal.
+func isTerminalWriter(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// history prints a history entry once, above the bar on a terminal.
+func (v *progressView) history(e historyEvent) {
+	if e.Seq != 0 && e.Seq <= v.lastSeq {
 		return
 	}
-	// Plain output: a line when something changes, at most every 2 s.
-	if line != v.last && time.Since(v.lastTime) >= 2*time.Second || v.last == "" {
+	v.lastSeq = e.Seq
+	if e.Event == "phase" {
+		return // the progress line shows phases
+	}
+	who := ""
+	if e.Principal != "" && e.Event != "started" {
+		who = " (" + e.Principal + ")"
+	}
+	v.println(fmt.Sprintf("%s  %s: %s%s", e.At.Local().Format("15:04:05"), e.Event, e.Message, who))
+}
+
+// update shows the status.
+func (v *progressView) update(s *richStatus) {
+	if s.Status == statusWaiting {
+		v.advise(s)
+	}
+	line := describe(s)
+	if v.tty {
+		if line != v.lastLine || !v.drawn {
+			fmt.Fprintf(v.w, "\r\x1b[2K%s", line)
+			v.drawn, v.lastLine = true, line
+		}
+		return
+	}
+	key := s.Status + "/" + s.Phase + "/" + s.CurrentTable
+	step := s.Percent-v.lastPercent >= 10 || time.Since(v.lastTime) >= 5*time.Second
+	if key != v.lastKey || step && line != v.lastLine {
 		fmt.Fprintln(v.w, line)
-		v.last, v.lastTime = line, time.Now()
+		v.lastKey, v.lastLine, v.lastPercent, v.lastTime = key, line, s.Percent, time.Now()
 	}
 }
 
-// advise says, once, which endpoints wait for whose approval and the exact
-// commands that approve them.
-func (v *progressView) advise(p *jobProgress) {
-	v.advised = true
-	if v.drawn {
-		fmt.Fprintln(v.w)
-		v.drawn = false
-	}
-	fmt.Fprintln(v.w, "The job is on hold until the owners approve its private endpoints:")
-	for _, e := range p.Endpoints {
-		fmt.Fprintf(v.w, "  %s on %s (%s)\n", e.ID, e.Resource, e.Status)
-	}
-	fmt.Fprintln(v.w, "Approve them with:")
-	for _, e := range p.Endpoints {
+// advise says which endpoints on which resources hold the job, and the
+// exact commands that approve them; again only when that set changes.
+func (v *progressView) advise(s *richStatus) {
+	var pending []endpointInfo
+	key := ""
+	for _, e := range s.PrivateEndpointConnections {
 		if strings.EqualFold(e.Status, "Pending") {
-			fmt.Fprintf(v.w, "  bacport private-link approve %s\n", e.ID)
+			pending = append(pending, e)
+			key += e.connectionID() + ";"
 		}
 	}
+	if key == v.advised {
+		return
+	}
+	v.advised = key
+	if len(pending) == 0 {
+		v.println("The job is on hold until its private endpoints are created and approved.")
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "The job is on hold until the owners approve its private endpoints:\n")
+	for _, e := range s.PrivateEndpointConnections {
+		fmt.Fprintf(&b, "  %-9s %s on %s %s\n", e.Status, e.Name, resourceKind(e.ServiceID), e.ServiceID)
+	}
+	fmt.Fprintf(&b, "Approve them with:\n")
+	for _, e := range pending {
+		fmt.Fprintf(&b, "  bacport private-link approve %s\n", e.connectionID())
+	}
+	v.println(strings.TrimSuffix(b.String(), "\n"))
 }
 
+// resourceKind names the kind of resource an ARM id points at.
+func resourceKind(id string) string {
+	switch l := strings.ToLower(id); {
+	case strings.Contains(l, "/microsoft.sql/servers/"):
+		return "SQL server"
+	case strings.Contains(l, "/microsoft.storage/storageaccounts/"):
+		return "storage account"
+	}
+	return "resource"
+}
+
+// println writes a line of text, lifting the bar out of the way first.
+func (v *progressView) println(text string) {
+	if v.tty && v.drawn {
+		fmt.Fprint(v.w, "\r\x1b[2K")
+	}
+	fmt.Fprintln(v.w, text)
+	if v.tty && v.drawn {
+		fmt.Fprint(v.w, v.lastLine)
+	}
+}
+
+// done ends the bar's line.
 func (v *progressView) done() {
 	if v.tty && v.drawn {
 		fmt.Fprintln(v.w)
@@ -102,28 +199,31 @@ func (v *progressView) done() {
 	}
 }
 
-// describe renders one progress line.
-func describe(r *operationResult, p *jobProgress) string {
-	status := r.Properties.Status
-	if p == nil {
-		return fmt.Sprintf("%s %s: %s", r.Properties.RequestType, r.Properties.DatabaseName, status)
-	}
+// describe renders one progress line: bar, percent, phase, table, rows,
+// bytes, throughput and ETA.
+func describe(s *richStatus) string {
 	const width = 24
-	filled := int(p.Percent / 100 * width)
-	filled = min(max(filled, 0), width)
+	filled := min(max(int(s.Percent/100*width), 0), width)
 	bar := "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + "]"
-	parts := []string{bar, fmt.Sprintf("%5.1f%%", p.Percent), p.Phase}
-	if p.Table != "" {
-		parts = append(parts, p.Table)
+	phase := s.Phase
+	if phase == "" || s.Status == statusWaiting || terminalStatus(s.Status) {
+		phase = s.Status
 	}
-	if p.Rows > 0 || p.Bytes > 0 {
-		parts = append(parts, fmt.Sprintf("%d rows", p.Rows), formatBytes(p.Bytes))
+	parts := []string{bar, fmt.Sprintf("%5.1f%%", s.Percent), phase}
+	if s.CurrentTable != "" && !terminalStatus(s.Status) {
+		parts = append(parts, s.CurrentTable)
 	}
-	if p.Throughput > 0 {
-		parts = append(parts, formatBytes(int64(p.Throughput))+"/s")
+	if s.Rows > 0 || s.Bytes > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows", s.Rows), formatBytes(s.Bytes))
 	}
-	if p.ETASeconds > 0 {
-		parts = append(parts, "ETA "+(time.Duration(p.ETASeconds)*time.Second).String())
+	if s.BytesPerSecond > 0 {
+		parts = append(parts, formatBytes(int64(s.BytesPerSecond))+"/s")
 	}
-	return strings.Join(parts, " ")
+	if s.ETASeconds > 0 && !terminalStatus(s.Status) {
+		parts = append(parts, "ETA "+(time.Duration(s.ETASeconds)*time.Second).String())
+	}
+	if s.CancelRequested && !terminalStatus(s.Status) {
+		parts = append(parts, "(cancelling)")
+	}
+	return strings.Join(parts, "  ")
 }
