@@ -1,0 +1,435 @@
+package portal_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	_ "modernc.org/sqlite"
+
+	"github.com/bacport/bacport/internal/server"
+	"github.com/bacport/bacport/internal/testenv"
+)
+
+const (
+	rg       = "portal"
+	srvName  = "portalsrv"
+	acctName = "portalacct"
+	rows     = 300
+)
+
+// portalEnv is a bacport server running in this process and a headless
+// Chromium tab signed in to its portal.
+type portalEnv struct {
+	t      *testing.T
+	dir    string
+	ep     server.Endpoints
+	token  string
+	client *http.Client
+	tab    context.Context
+}
+
+// TestPortal_Browser drives the portal in a real browser against a real
+// bacport server: sign in, create a storage account, a server and a
+// database, let Azure services in, export from the form and watch the
+// history reach Completed, import the package into a new database, and,
+// when this bacport serves private endpoint connections, an isolated
+// export that holds until both endpoints are approved in the Private Link
+// Center.
+func TestPortal_Browser(t *testing.T) {
+	chrome, err := exec.LookPath("chromium")
+	if err != nil {
+		testenv.Missing(t, "chromium", "apt-get install chromium")
+	}
+	e := &portalEnv{t: t, dir: t.TempDir()}
+	e.startServer()
+	e.startBrowser(chrome)
+
+	e.signIn()
+	e.createAccount()
+	e.createServer()
+	e.createDatabase("sales")
+	e.fillDatabase("sales")
+	e.allowAzure()
+
+	exportID := e.export("sales", false)
+	st := e.richStatus(exportID)
+	if st.Rows != rows {
+		t.Fatalf("export %s copied %d rows, want %d", exportID, st.Rows, rows)
+	}
+	e.importNew("sales_copy", st.BlobURI)
+
+	t.Run("PrivateLink", func(t *testing.T) {
+		if !e.servesPrivateLink() {
+			t.Skip("this bacport serves no privateEndpointConnections on servers; the isolated export needs internal/privatelink's routes")
+		}
+		e.t = t
+		defer func() { e.t = t }()
+		id := e.export("sales", true)
+		if st := e.richStatus(id); st.Rows != rows {
+			t.Fatalf("isolated export %s copied %d rows, want %d", id, st.Rows, rows)
+		}
+	})
+}
+
+// startServer runs server.Run in this process on free loopback ports.
+func (e *portalEnv) startServer() {
+	t := e.t
+	var logBuf bytes.Buffer
+	var logMu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logBuf}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, server.Config{DataDir: e.dir, Listen: "127.0.0.1:0", BlobListen: "127.0.0.1:0",
+			Workers: 2, Log: log, Out: io.Discard})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("bacport did not stop within 20s")
+		}
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("server log (warnings and errors):\n%s", logBuf.String())
+			logMu.Unlock()
+		}
+	})
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		data, err := os.ReadFile(filepath.Join(e.dir, "endpoints.json"))
+		if err == nil && json.Unmarshal(data, &e.ep) == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("bacport stopped at start: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("bacport wrote no endpoints.json within 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if want := e.ep.API + "/portal/"; e.ep.Portal != want {
+		t.Fatalf("endpoints.json portal = %q, want %q", e.ep.Portal, want)
+	}
+	tok, err := os.ReadFile(e.ep.AdminTokenFile)
+	if err != nil {
+		t.Fatalf("read admin token: %v", err)
+	}
+	e.token = strings.TrimSpace(string(tok))
+	pem, err := os.ReadFile(e.ep.CertFile)
+	if err != nil {
+		t.Fatalf("read certificate: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	e.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// startBrowser starts Debian's Chromium, headless, with a fresh profile.
+// The server's certificate is self-signed, so the browser is told to
+// accept it.
+func (e *portalEnv) startBrowser(chrome string) {
+	t := e.t
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chrome),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("ignore-certificate-errors", true),
+	)
+	tab, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	if err := chromedp.Do(tab); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	e.tab = tab
+}
+
+// do runs browser steps, failing the test with the page's text on error.
+func (e *portalEnv) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.tab, 45*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		e.t.Fatalf("%s: %v\npage:\n%s", what, err, e.pageText())
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func evalIn[T any](e *portalEnv, expr string) T {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.tab, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		e.t.Fatalf("evaluate %s: %v\npage:\n%s", expr, err, e.pageText())
+	}
+	return v
+}
+
+func (e *portalEnv) pageText() string {
+	ctx, cancel := context.WithTimeout(e.tab, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash + "\n" + document.body.innerText`))
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return s
+}
+
+// until waits for a JavaScript predicate to hold in the page.
+func until(js string, timeout time.Duration) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(100*time.Millisecond),
+		chromedp.WithPollingTimeout(timeout))
+}
+
+func goTo(hash string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, hash))
+}
+
+func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+
+func set(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.SetValue(chromedp.CSS(sel), value)
+}
+
+func (e *portalEnv) signIn() {
+	e.do("sign in",
+		chromedp.Navigate(e.ep.Portal),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), e.token),
+		click("#signin"),
+		chromedp.WaitVisible(chromedp.CSS("table#servers")),
+		until(`document.querySelector("#who").textContent.includes("admin")`, 10*time.Second),
+	)
+}
+
+func (e *portalEnv) createAccount() {
+	e.do("create a storage account",
+		click(`nav a[href="#/storage"]`),
+		chromedp.WaitVisible(chromedp.CSS("table#accounts")),
+		click("details > summary"),
+		set("#new-account-name", acctName),
+		set("#new-account-rg", rg),
+		click("#new-account-form button[type=submit]"),
+		until(fmt.Sprintf(`[...document.querySelectorAll("#accounts a.account-link")].some(a => a.textContent === %q)`, acctName), 15*time.Second),
+	)
+}
+
+func (e *portalEnv) createServer() {
+	e.do("create a SQL server",
+		click(`nav a[href="#/"]`),
+		chromedp.WaitVisible(chromedp.CSS("table#servers")),
+		click("details > summary"),
+		set("#new-server-name", srvName),
+		set("#new-server-rg", rg),
+		set("#new-server-login", "portaladmin"),
+		set("#new-server-password", "Portal-pass-1"),
+		click("#new-server-form button[type=submit]"),
+		until(fmt.Sprintf(`location.hash === "#/server/%s/%s" && !!document.querySelector("#allow-azure")`, rg, srvName), 15*time.Second),
+	)
+}
+
+func (e *portalEnv) createDatabase(name string) {
+	e.do("create database "+name,
+		click("details > summary"),
+		set("#new-db-name", name),
+		click("#new-db-form button[type=submit]"),
+		until(fmt.Sprintf(`!!document.querySelector('#databases a.export-link[data-db=%q]')`, name), 15*time.Second),
+	)
+}
+
+// sqliteFile is where the embedded engine keeps a database of the server.
+func (e *portalEnv) sqliteFile(db string) string {
+	return filepath.Join(e.dir, "engines", "sqlite", strings.ToLower(e.ep.Subscription), rg, srvName, db+".sqlite")
+}
+
+func (e *portalEnv) openDB(name string) *sql.DB {
+	db, err := sql.Open("sqlite", "file:"+e.sqliteFile(name)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		e.t.Fatalf("open database %s: %v", name, err)
+	}
+	return db
+}
+
+func (e *portalEnv) fillDatabase(name string) {
+	db := e.openDB(name)
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount REAL)`); err != nil {
+		e.t.Fatalf("create table: %v", err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := range rows {
+		if _, err := tx.Exec(`INSERT INTO orders VALUES (?, ?, ?)`, i, fmt.Sprintf("customer-%03d", i%17), float64(i)*2.5); err != nil {
+			e.t.Fatalf("insert: %v", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		e.t.Fatalf("commit: %v", err)
+	}
+}
+
+func (e *portalEnv) allowAzure() {
+	e.do("allow Azure services",
+		until(`document.querySelector("#allow-azure").textContent === "No"`, 5*time.Second),
+		click("#toggle-allow"),
+		until(`document.querySelector("#allow-azure").textContent === "Yes"`, 10*time.Second),
+	)
+}
+
+// export starts an export of db from the form and waits in the history
+// until it completes; isolated exports are approved in the Private Link
+// Center on the way. It returns the operation's id.
+func (e *portalEnv) export(db string, isolated bool) string {
+	e.do("open the export form",
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		click(fmt.Sprintf(`#databases a.export-link[data-db=%q]`, db)),
+		chromedp.WaitVisible(chromedp.CSS("#export-form")),
+		until(`document.querySelector("#storageUri")?.value.includes("/`+acctName+`/bacpacs/")`, 5*time.Second),
+	)
+	if isolated {
+		e.do("choose Private Link",
+			click("#usePrivateLink"),
+			chromedp.WaitVisible(chromedp.CSS("#pl-fields")),
+			until(`document.querySelector("#storageAccountResourceId")?.value.endsWith("/storageAccounts/`+acctName+`")`, 5*time.Second),
+		)
+	}
+	e.do("submit the export",
+		click("#export-form-submit"),
+		until(fmt.Sprintf(`location.hash === "#/history/%s/%s" && !!document.querySelector("#history tbody tr[data-id]")`, rg, srvName), 15*time.Second),
+	)
+	id := evalIn[string](e, `document.querySelector("#history tbody tr[data-id]").dataset.id`)
+	row := fmt.Sprintf(`document.querySelector('#history tr[data-id=%q]')`, id)
+	if isolated {
+		e.do("see the isolated export held",
+			until(row+`.dataset.phase === "waitingForApproval"`, 20*time.Second),
+			until(row+`.querySelectorAll(".pe .status-Pending").length === 2`, 10*time.Second),
+		)
+		e.approveAll(2)
+		e.do("back to the history", goTo(fmt.Sprintf("#/history/%s/%s", rg, srvName)))
+	}
+	e.do("watch the export complete",
+		until(row+` && `+row+`.dataset.status !== "InProgress"`, 40*time.Second))
+	if got := evalIn[string](e, row+`.dataset.status`); got != "Completed" {
+		e.t.Fatalf("export %s ended %s, want Completed\npage:\n%s", id, got, e.pageText())
+	}
+	return id
+}
+
+// approveAll approves n pending connections in the Private Link Center.
+func (e *portalEnv) approveAll(n int) {
+	e.do("open the Private Link Center",
+		click(`nav a[href="#/privatelink"]`),
+		until(fmt.Sprintf(`document.querySelectorAll("table.pecs tr[data-state=Pending] button.approve").length === %d`, n), 15*time.Second),
+	)
+	for left := n; left > 0; left-- {
+		e.do("approve a connection",
+			click("table.pecs tr[data-state=Pending] button.approve"),
+			until(fmt.Sprintf(`document.querySelectorAll("table.pecs tr[data-state=Pending]").length === %d`, left-1), 20*time.Second),
+		)
+	}
+}
+
+func (e *portalEnv) importNew(db, blobURI string) {
+	e.do("import into a new database",
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		click("#import-link"),
+		chromedp.WaitVisible(chromedp.CSS("#import-form")),
+		set("#databaseName", db),
+		set("#storageUri", blobURI),
+		set("#backupStorageRedundancy", "Local"),
+		click("#import-form-submit"),
+		until(`location.hash.startsWith("#/history/")`, 15*time.Second),
+		until(fmt.Sprintf(`[...document.querySelectorAll("#history tbody tr")].some(r => r.dataset.status === "Completed" && r.children[0].textContent === "Import" && r.children[1].textContent === %q)`, db), 40*time.Second),
+	)
+	var n int
+	var sum float64
+	conn := e.openDB(db)
+	defer conn.Close()
+	if err := conn.QueryRow(`SELECT count(*), sum(amount) FROM orders`).Scan(&n, &sum); err != nil {
+		e.t.Fatalf("read imported database: %v", err)
+	}
+	if want := 2.5 * float64(rows*(rows-1)/2); n != rows || sum != want {
+		e.t.Fatalf("imported %d rows summing to %v, want %d summing to %v", n, sum, rows, want)
+	}
+	e.do("see the imported database on the server page",
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		until(fmt.Sprintf(`!!document.querySelector('#databases a.export-link[data-db=%q]')`, db), 10*time.Second),
+	)
+}
+
+type richStatus struct {
+	Status  string `json:"status"`
+	Rows    int64  `json:"rows"`
+	BlobURI string `json:"blobUri"`
+}
+
+func (e *portalEnv) get(path string, out any) int {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.ep.API+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			e.t.Fatalf("GET %s: decode: %v", path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (e *portalEnv) richStatus(id string) richStatus {
+	var st richStatus
+	if code := e.get("/bacport/operations/"+id, &st); code != http.StatusOK {
+		e.t.Fatalf("rich status of %s: HTTP %d", id, code)
+	}
+	return st
+}
+
+func (e *portalEnv) servesPrivateLink() bool {
+	path := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Sql/servers/%s/privateEndpointConnections",
+		e.ep.Subscription, rg, srvName)
+	return e.get(path+"?api-version=2026-08-01-preview", nil) == http.StatusOK
+}
