@@ -37,18 +37,21 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(stderr, "bacport:", err)
 	var exit *ExitError
-	if errors.As(err, &exit) {
+	switch {
+	case errors.As(err, &exit):
+		fmt.Fprintln(stderr, "bacport:", oneLine(err.Error()))
 		return exit.Code
-	}
-	if isUsageError(err) {
+	case isUsageError(err):
+		// One line: what was wrong, and where the command's usage is.
+		fmt.Fprintf(stderr, "bacport: %s (see `%s --help`)\n", oneLine(err.Error()), cmd.CommandPath())
 		return ExitUsage
 	}
+	fmt.Fprintln(stderr, "bacport:", oneLine(err.Error()))
 	return ExitFailure
 }
 
