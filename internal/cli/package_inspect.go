@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -80,6 +81,17 @@ type tableReport struct {
 	Rows    int64        `json:"rows"`
 	Parts   []partReport `json:"parts"`
 	Error   string       `json:"error,omitempty"`
+	// BadValue locates the value that stopped decoding, when Error is one.
+	BadValue *badValueReport `json:"badValue,omitempty"`
+}
+
+// badValueReport is where a table's first bad value is, so a script can
+// find it without parsing the error text.
+type badValueReport struct {
+	Part   string `json:"part"`
+	Offset int64  `json:"offset"`
+	Row    int64  `json:"row"`
+	Column string `json:"column,omitempty"`
 }
 
 type partReport struct {
@@ -153,6 +165,9 @@ func inspectPackage(ctx context.Context, p *bacpac.Package, name string) (*inspe
 		tr.Rows = rows.Count()
 		if err := rows.Err(); err != nil {
 			tr.Error = err.Error()
+			if de, ok := errors.AsType[*bacpac.DataError](err); ok {
+				tr.BadValue = &badValueReport{de.Part, de.Offset, de.Row, de.Column}
+			}
 			failure = cmp.Or(failure, err)
 		}
 		rows.Close()

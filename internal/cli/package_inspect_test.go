@@ -119,8 +119,22 @@ func TestPackageVerify_BadPart(t *testing.T) {
 		t.Errorf("verify: exit %d, stderr %q; want exit 1 naming the part and byte 4", code, stderr)
 	}
 	code, out, _ := run(t, "package", "inspect", name)
-	if code != ExitFailure || !strings.Contains(out, "ERROR:") {
-		t.Errorf("inspect: exit %d, output %q; want exit 1 and the table's error", code, out)
+	if code != ExitFailure || !strings.Contains(out, "ERROR: part \""+part+"\" at byte 4") {
+		t.Errorf("inspect: exit %d, output %q; want exit 1 and the table's error naming part and byte", code, out)
+	}
+	code, out, _ = run(t, "package", "inspect", "--json", name)
+	var rep inspectReport
+	if err := json.Unmarshal([]byte(out), &rep); code != ExitFailure || err != nil {
+		t.Fatalf("inspect --json: exit %d, %v:\n%s", code, err, out)
+	}
+	var bad *badValueReport
+	for _, tr := range rep.Tables {
+		if tr.BadValue != nil {
+			bad = tr.BadValue
+		}
+	}
+	if bad == nil || *bad != (badValueReport{part, 4, 1, "Field_tinyint"}) {
+		t.Errorf("inspect --json badValue = %+v, want part %s, offset 4, row 1, column Field_tinyint", bad, part)
 	}
 }
 
