@@ -251,6 +251,13 @@ func (x *Call) WriteJSON(status int, v any) { x.c.writeJSON(status, v) }
 // WriteError answers with an ARM error; use NewError for a specific code.
 func (x *Call) WriteError(err error) { x.c.writeError(err) }
 
+// Header is the response header, for a handler that answers with polling
+// links (Location, Azure-AsyncOperation).
+func (x *Call) Header() http.Header { return x.c.w.Header() }
+
+// APIVersion is the api-version the caller sent.
+func (x *Call) APIVersion() string { return x.c.apiVersion }
+
 // Link is an absolute URL for path with the caller's api-version.
 func (x *Call) Link(path string) string { return x.c.link(path) }
 
