@@ -13,6 +13,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/spf13/cobra"
 )
 
@@ -34,6 +35,12 @@ func newBlobCmd() *cobra.Command {
 			st, err := f.Stat()
 			if err != nil {
 				return err
+			}
+			// A first upload into a new container creates it, as a
+			// new user expects.
+			_, err = bc.CreateContainer(ctxOf(cmd), container, nil)
+			if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
+				return fmt.Errorf("create container %s: %w", container, err)
 			}
 			bar := newByteBar(cmd, "upload "+name, st.Size())
 			defer bar.stop()
@@ -127,6 +134,11 @@ func newBlobCmd() *cobra.Command {
 		}
 		if sub == upload || sub == download {
 			sub.Flags().StringVar(&file, "file", "", "local file")
+			sub.MarkFlagRequired("file")
+		}
+		sub.MarkFlagRequired("container")
+		if sub != list {
+			sub.MarkFlagRequired("name")
 		}
 		cmd.AddCommand(sub)
 	}

@@ -77,7 +77,8 @@ type usageError struct{ error }
 
 func isUsageError(err error) bool {
 	var u usageError
-	return errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command")
+	return errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") ||
+		strings.HasPrefix(err.Error(), "required flag")
 }
 
 // markArgsAsUsage makes every command's argument check report a usage
