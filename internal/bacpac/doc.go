@@ -30,6 +30,15 @@
 //     extra whole row is caught only by that total (Verify), not per table.
 //   - Only the JSON-free "Data 2.0.0.0" stream format is read; the older
 //     JSON data files are not.
+//   - Memory is bounded per row, not per value: a row's values are held
+//     whole, so a 500 MiB varbinary(max) value takes 500 MiB. A lying length
+//     costs only the bytes really present (values grow as data arrives), but
+//     a genuine huge value cannot be streamed. The 64 MiB bound measured by
+//     TestBigPackage (BACPORT_BIG=1) is for rows of ordinary size.
+//   - model.xml is parsed into memory, scripts included, so memory grows
+//     with the size of model.xml (nesting is capped at 64 levels). There is
+//     no size cap: a model inflated to gigabytes is read as far as memory
+//     allows.
 //
 // # Writing
 //
@@ -64,4 +73,13 @@
 //   - Origin.xml names bacport as the product and the source engine as the
 //     server version; SourceDatabaseSize is the uncompressed data size in
 //     KB, not the source database's size.
+//   - Origin.xml has no DataPhaseTables (DacFx 162 writes it; whether import
+//     uses it is unknown), and model.xml is built whole in memory.
+//   - Each open TableWriter holds 3*PartWorkers+1 row buffers of 260 KiB
+//     and PartWorkers deflate states, and spools up to PartWorkers
+//     compressed parts on disk; with many tables open at once, lower
+//     PartWorkers. On the 2-core development machine the gain of more than
+//     one part compressor per table was lost in the noise of other work
+//     (BenchmarkWrite_PartWorkers); it helps when one large table is
+//     written on an otherwise idle multi-core host.
 package bacpac
