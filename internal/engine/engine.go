@@ -38,6 +38,12 @@ type Config struct {
 	// opens a database file; an error refuses the open. It plays the part
 	// Dial plays for network engines.
 	OpenFile func(ctx context.Context, path string) error
+	// Lossy lets an import use the target engine's documented lossy
+	// mappings (each driver's package doc lists them, e.g. a
+	// datetimeoffset kept as its UTC instant) instead of failing with a
+	// *ValueError on the first value a mapping would change. Off by
+	// default: an import either holds every value exactly or fails.
+	Lossy bool
 }
 
 // Driver is one database engine.

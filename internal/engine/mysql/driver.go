@@ -29,13 +29,14 @@ type Driver struct {
 	// OffsetToUTC chooses the documented lossy mapping for
 	// datetimeoffset values with a non-zero offset: they are stored as
 	// their UTC instant and the offset is dropped. Without it such a value
-	// fails the import. The DSN parameter "datetimeoffset=utc" sets it.
+	// fails the import. The DSN parameter "datetimeoffset=utc" sets it,
+	// and so does engine.Config.Lossy (which turns on both mappings).
 	OffsetToUTC bool
 	// TruncateFractions chooses the documented lossy mapping for the
 	// 100-nanosecond digit of time(7), datetime2(7) and datetimeoffset(7)
 	// values, which MySQL (microseconds at most) cannot hold: the digit is
 	// dropped. Without it such a value fails the import. The DSN parameter
-	// "fraction=truncate" sets it.
+	// "fraction=truncate" sets it, and so does engine.Config.Lossy.
 	TruncateFractions bool
 }
 
@@ -78,8 +79,8 @@ func (d *Driver) resolve(cfg engine.Config) (*settings, error) {
 		addr:        u.Host,
 		user:        "root",
 		parallel:    d.Parallel,
-		offsetToUTC: d.OffsetToUTC,
-		truncate:    d.TruncateFractions,
+		offsetToUTC: d.OffsetToUTC || cfg.Lossy,
+		truncate:    d.TruncateFractions || cfg.Lossy,
 		dial:        cfg.Dial,
 	}
 	if s.addr == "" {

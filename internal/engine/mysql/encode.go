@@ -285,7 +285,8 @@ func (cp *colPlan) formatDateTime(dst []byte, v any, s *settings) ([]byte, error
 	case cp.src.Name == "datetimeoffset":
 		if _, off := t.Zone(); off != 0 && !s.offsetToUTC {
 			return dst, fmt.Errorf("%s: MySQL datetime cannot keep the offset; "+
-				"the DSN option datetimeoffset=utc stores the UTC instant instead",
+				"the DSN option datetimeoffset=utc or the lossy import option "+
+				"(engine.Config.Lossy) stores the UTC instant instead",
 				t.Format("2006-01-02 15:04:05.9999999 -07:00"))
 		}
 		t = t.UTC()

@@ -143,10 +143,13 @@
 // (invalid JSON, say) are reported the same way from the server's line
 // number.
 //
-// Lossy mappings, refused unless Driver.Lossy is set: a datetimeoffset
-// with a non-zero offset into timestamptz (the instant is kept, the offset
-// is not), and time/datetime2/datetimeoffset values with 100 ns digits into
-// PostgreSQL's microseconds (rounded to the nearest microsecond).
+// Lossy mappings, refused unless engine.Config.Lossy (or Driver.Lossy) is
+// set: a datetimeoffset with a non-zero offset into timestamptz (the
+// instant is kept, the offset is not), and time/datetime2/datetimeoffset
+// values with 100 ns digits into PostgreSQL's microseconds (the last digit
+// is dropped, so 23:59:59.9999999 stays within the day). Without it the
+// first such value fails the import with an *engine.ValueError naming
+// table, column and row.
 //
 // T-SQL defaults, check constraints, filtered-index predicates and computed
 // columns are translated for the common shapes: bracketed names, N'…'

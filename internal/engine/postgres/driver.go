@@ -35,7 +35,8 @@ type Driver struct {
 	// the number of CPUs (at least 2).
 	SplitParts int
 	// Lossy allows the documented lossy import mappings (see the package
-	// doc) instead of failing on the first value they would change.
+	// doc) instead of failing on the first value they would change, for
+	// every import; engine.Config.Lossy allows them for one.
 	Lossy bool
 }
 

@@ -195,7 +195,9 @@ func (c *targetCol) convert(v any, lossy bool) (any, error) {
 				if !lossy {
 					return nil, &lossyError{fmt.Sprintf("time %s has sub-microsecond digits", x)}
 				}
-				d = d.Round(time.Microsecond)
+				// Truncated, not rounded: 23:59:59.9999999 must not
+				// become 24:00:00, which no SQL Server time holds.
+				d = d.Truncate(time.Microsecond)
 			}
 			return int64(d / time.Microsecond), nil
 		}
@@ -304,7 +306,7 @@ func (c *targetCol) convertTime(t time.Time, lossy bool) (any, error) {
 			return nil, &lossyError{fmt.Sprintf("%s has sub-microsecond digits",
 				t.Format(time.RFC3339Nano))}
 		}
-		t = t.Round(time.Microsecond)
+		t = t.Truncate(time.Microsecond) // as for time: never past 9999-12-31
 	}
 	return t.UnixMicro() - pgEpochUnixMicros, nil
 }

@@ -128,7 +128,7 @@ func (t *target) Load(ctx context.Context, tb *bacpac.Table, next func() ([]any,
 		return 0, fmt.Errorf("load %s.%s: table was not created", tb.Schema, tb.Name)
 	}
 	name := tb.Schema + "." + tb.Name
-	s := &copyStream{table: name, cols: lt.cols, binary: lt.binary, lossy: t.d.Lossy,
+	s := &copyStream{table: name, cols: lt.cols, binary: lt.binary, lossy: t.d.Lossy || t.cfg.Lossy,
 		next: next, buf: make([]byte, 0, copyChunk+4096)}
 	cols := make([]string, len(lt.cols))
 	for i, c := range lt.cols {

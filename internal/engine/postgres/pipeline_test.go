@@ -66,13 +66,13 @@ func TestPipeline_RoundTrip(t *testing.T) {
 	server(t)
 	src := newDatabase(t)
 	for _, f := range families {
+		if len(f.Refused) > 0 {
+			continue // values no package can carry (TestExport_NaN)
+		}
 		for _, sql := range f.Setup {
 			execSQL(t, src, sql)
 		}
 	}
-	// SQL Server floats hold no NaN or infinity, so the package writer
-	// refuses them (TestExport_NaN); the direct round trip covers them.
-	execSQL(t, src, "DELETE FROM floats WHERE r IN ('NaN', 'Infinity', '-Infinity')")
 	file := exportFile(t, New().(*Driver), src)
 	dst := newName(t)
 	rep, err := importFile(t, New().(*Driver), file, dst)

@@ -55,11 +55,13 @@ func createTableSQL(t *bacpac.Table) (string, []engine.Skipped, error) {
 	}
 
 	var items []string
+	missing := map[string]bool{} // columns left out, by lower-case name
 	for _, c := range t.Columns {
 		if c.Computed != "" {
 			if !same {
 				skip("computed column", qualified(t, c.Name),
 					"its expression is T-SQL, which SQLite cannot evaluate: "+c.Computed)
+				missing[strings.ToLower(c.Name)] = true
 				continue
 			}
 		}
@@ -97,13 +99,31 @@ func createTableSQL(t *bacpac.Table) (string, []engine.Skipped, error) {
 		items = append(items, def)
 	}
 
-	if pk := t.PrimaryKey; pk != nil && rowidKey == "" {
+	// Keys over a column that was left out are left out too.
+	lacks := func(kind, name string, cols []string) bool {
+		for _, c := range cols {
+			if missing[strings.ToLower(c)] {
+				if name == "" {
+					name = t.Schema + "." + t.Name
+				}
+				skip(kind, name, "it covers the computed column "+c+", which is not carried")
+				return true
+			}
+		}
+		return false
+	}
+	if pk := t.PrimaryKey; pk != nil && rowidKey == "" && !lacks("primary key", pk.Name, indexNames(pk.Columns)) {
 		items = append(items, constraintName(pk.Name)+" PRIMARY KEY ("+keyList(pk.Columns)+")")
 	}
 	for _, u := range t.Uniques {
-		items = append(items, constraintName(u.Name)+" UNIQUE ("+keyList(u.Columns)+")")
+		if !lacks("unique constraint", u.Name, indexNames(u.Columns)) {
+			items = append(items, constraintName(u.Name)+" UNIQUE ("+keyList(u.Columns)+")")
+		}
 	}
 	for _, fk := range t.ForeignKeys {
+		if lacks("foreign key", fk.Name, fk.Columns) {
+			continue
+		}
 		ref := tableName(&bacpac.Table{Schema: fk.RefSchema, Name: fk.RefTable})
 		s := constraintName(fk.Name) + " FOREIGN KEY (" + nameList(fk.Columns) + ") REFERENCES " +
 			quote(ref) + " (" + nameList(fk.RefColumns) + ")"
@@ -143,6 +163,29 @@ func createTableSQL(t *bacpac.Table) (string, []engine.Skipped, error) {
 		stmt += " " + strings.Join(opts, ", ")
 	}
 	return stmt, skipped, nil
+}
+
+func indexNames(cols []bacpac.IndexColumn) []string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// carried reports whether every column an index covers exists in the
+// created table, so Finish can leave out indexes over computed columns.
+func carried(t *bacpac.Table, idx *bacpac.Index) (string, bool) {
+	same := engine.FromEngine(t, Name)
+	cols := append(indexNames(idx.Columns), idx.Included...)
+	for _, name := range cols {
+		for _, c := range t.Columns {
+			if strings.EqualFold(c.Name, name) && c.Computed != "" && !same {
+				return c.Name, false
+			}
+		}
+	}
+	return "", true
 }
 
 func constraintName(name string) string {

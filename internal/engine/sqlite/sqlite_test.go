@@ -68,8 +68,8 @@ var families = []enginetest.Family{
 	}},
 	{Name: "floats", Setup: []string{
 		`CREATE TABLE floats (id INTEGER PRIMARY KEY, r REAL, d DOUBLE, f FLOAT, dp DOUBLE PRECISION, f24 FLOAT(24))`,
-		`INSERT INTO floats VALUES (1, 1.5, 1e308, -2.2250738585072014e-308, 9e999, 0.5)`,
-		`INSERT INTO floats VALUES (2, -9e999, 0.1, 3.141592653589793, -0.0, -1.25)`,
+		`INSERT INTO floats VALUES (1, 1.5, 1e308, -2.2250738585072014e-308, 5e-324, 0.5)`,
+		`INSERT INTO floats VALUES (2, -1.7976931348623157e308, 0.1, 3.141592653589793, -0.0, -1.25)`,
 		`INSERT INTO floats VALUES (3, NULL, NULL, NULL, NULL, NULL)`,
 	}},
 	{Name: "text", Setup: []string{

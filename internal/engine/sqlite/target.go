@@ -210,6 +210,11 @@ func (t *target) Finish(ctx context.Context, m *bacpac.Model) ([]engine.Skipped,
 	used := map[string]bool{}
 	for _, tbl := range m.Tables {
 		for _, idx := range tbl.Indexes {
+			if col, ok := carried(tbl, idx); !ok {
+				t.skipped = append(t.skipped, engine.Skipped{Kind: "SqlIndex", Name: indexName(tbl, idx.Name),
+					Reason: "it covers the computed column " + col + ", which is not carried"})
+				continue
+			}
 			stmt, note := createIndexSQL(tbl, idx, used)
 			if note != "" {
 				t.skipped = append(t.skipped, engine.Skipped{Kind: "index option",

@@ -212,6 +212,9 @@ func decimalReader(p, s int) readValue {
 func toFloat(v any) (float64, error) {
 	switch x := v.(type) {
 	case float64:
+		if math.IsInf(x, 0) {
+			return 0, fmt.Errorf("%v: SQL Server floats have no infinities", x)
+		}
 		return x, nil
 	case int64:
 		f := float64(x)
