@@ -42,6 +42,7 @@ type portalEnv struct {
 	token  string
 	client *http.Client
 	tab    context.Context
+	shots  int
 }
 
 // TestPortal_Browser drives the portal in a real browser against a real
@@ -72,6 +73,11 @@ func TestPortal_Browser(t *testing.T) {
 	if st.Rows != rows {
 		t.Fatalf("export %s copied %d rows, want %d", exportID, st.Rows, rows)
 	}
+	e.do("open the operation's details",
+		click(fmt.Sprintf(`#history tr[data-id=%q] a.details-link`, exportID)),
+		until(fmt.Sprintf(`document.querySelector("#view").innerText.includes("%d rows")`, rows), 10*time.Second),
+		until(`!!document.querySelector("#view .status-Succeeded")`, 5*time.Second),
+	)
 	e.importNew("sales_copy", st.BlobURI)
 
 	t.Run("PrivateLink", func(t *testing.T) {
@@ -167,7 +173,7 @@ func (e *portalEnv) startBrowser(chrome string) {
 		chromedp.ExecPath(chrome),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("disable-extensions", true),
@@ -182,12 +188,24 @@ func (e *portalEnv) startBrowser(chrome string) {
 }
 
 // do runs browser steps, failing the test with the page's text on error.
+// With BACPORT_PORTAL_SHOTS=dir it saves a screenshot after each step, for
+// a person to look at the pages.
 func (e *portalEnv) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.tab, 45*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		e.t.Fatalf("%s: %v\npage:\n%s", what, err, e.pageText())
+	}
+	if dir := os.Getenv("BACPORT_PORTAL_SHOTS"); dir != "" {
+		e.shots++
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", e.shots, strings.ReplaceAll(what, " ", "-"))), png, 0o644)
+		}
+		if err != nil {
+			e.t.Logf("screenshot after %s: %v", what, err)
+		}
 	}
 }
 

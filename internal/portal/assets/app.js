@@ -26,7 +26,8 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
-function show(...nodes) { view.replaceChildren(el("div", { id: "messages" }), ...nodes); }
+// show replaces the page; null and undefined parts are left out.
+function show(...nodes) { view.replaceChildren(el("div", { id: "messages" }), ...nodes.flat(Infinity).filter(n => n != null)); }
 
 function errorBox(err) { return el("p", { class: "error", role: "alert" }, String(err.message || err)); }
 
