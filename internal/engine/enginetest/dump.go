@@ -123,6 +123,20 @@ func renderModel(m *bacpac.Model, exact bool) []string {
 			}
 		}
 		for _, ix := range t.Indexes {
+			if !exact {
+				// Across engines, a plain unique index and a unique
+				// constraint are the same thing (MySQL has only unique
+				// keys), and an index over exactly a foreign key's columns
+				// may be one the target makes for the key (MySQL does).
+				plain := len(ix.Included) == 0 && ix.Filter == ""
+				if plain && ix.Unique {
+					more = append(more, fmt.Sprintf("table %s unique  (%s)", tn, keyColumns(ix.Columns, exact)))
+					continue
+				}
+				if plain && foreignKeyIndex(t, ix) {
+					continue
+				}
+			}
 			more = append(more, fmt.Sprintf("table %s index %s unique=%v (%s) include (%s) where %q",
 				tn, nameIf(exact, ix.Name), ix.Unique, keyColumns(ix.Columns, exact),
 				lowerJoin(ix.Included, exact), filterIf(exact, ix.Filter)))
@@ -131,6 +145,24 @@ func renderModel(m *bacpac.Model, exact bool) []string {
 		out = append(out, more...)
 	}
 	return out
+}
+
+// foreignKeyIndex reports whether ix covers exactly the columns of one of
+// the table's foreign keys, in order.
+func foreignKeyIndex(t *bacpac.Table, ix *bacpac.Index) bool {
+	for _, fk := range t.ForeignKeys {
+		if len(fk.Columns) != len(ix.Columns) {
+			continue
+		}
+		same := true
+		for i, c := range fk.Columns {
+			same = same && strings.EqualFold(c, ix.Columns[i].Name)
+		}
+		if same {
+			return true
+		}
+	}
+	return false
 }
 
 func typeString(t bacpac.Type) string {
