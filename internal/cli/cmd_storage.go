@@ -28,12 +28,14 @@ func (a *accountRef) path(c *apiClient) (string, error) {
 	return g + "/providers/Microsoft.Storage/storageAccounts/" + a.account, nil
 }
 
-var accountColumns = []string{"name", "kind", "properties.primaryEndpoints.blob", "properties.provisioningState"}
+var accountColumns = []string{"name", "mode=properties.mode", "properties.primaryEndpoints.blob",
+	"network=properties.networkAcls.defaultAction", "properties.provisioningState"}
 
 func newStorageCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "storage", Short: "Storage accounts and blobs"}
 	account := &cobra.Command{Use: "account", Short: "Manage storage accounts"}
-	account.AddCommand(newAccountCreateCmd(), newAccountListCmd(), newKeysCmd())
+	account.AddCommand(newAccountCreateCmd(), newAccountShowCmd(), newAccountListCmd(),
+		newAccountDeleteCmd(), newKeysCmd())
 	cmd.AddCommand(account, newBlobCmd())
 	return cmd
 }
@@ -78,6 +80,49 @@ func newAccountCreateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&key, "external-key", "", "account key of the external account (or $BACPORT_EXTERNAL_KEY)")
 	cmd.Flags().StringVar(&sas, "external-sas", "", "SAS token for the external account instead of a key")
 	cmd.Flags().StringVar(&location, "location", "local", "location")
+	return cmd
+}
+
+func newAccountShowCmd() *cobra.Command {
+	var ref accountRef
+	cmd := &cobra.Command{
+		Use:     "show",
+		Short:   "Show a storage account",
+		Example: "  bacport storage account show -g rg1 -n acct1 -o json",
+		Args:    cobra.NoArgs,
+		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
+			path, err := ref.path(c)
+			if err != nil {
+				return err
+			}
+			var out map[string]any
+			if _, _, err := c.do(ctxOf(cmd), "GET", path, nil, &out); err != nil {
+				return err
+			}
+			return render(cmd, out, accountColumns...)
+		}),
+	}
+	ref.bind(cmd)
+	return cmd
+}
+
+func newAccountDeleteCmd() *cobra.Command {
+	var ref accountRef
+	cmd := &cobra.Command{
+		Use:     "delete",
+		Short:   "Delete a storage account (an embedded one with its blobs)",
+		Example: "  bacport storage account delete -g rg1 -n acct1",
+		Args:    cobra.NoArgs,
+		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
+			path, err := ref.path(c)
+			if err != nil {
+				return err
+			}
+			_, _, err = c.do(ctxOf(cmd), "DELETE", path, nil, nil)
+			return err
+		}),
+	}
+	ref.bind(cmd)
 	return cmd
 }
 
