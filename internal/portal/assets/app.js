@@ -283,6 +283,7 @@ function pecTable(list, refresh) {
   return table([
     { title: "Connection", cell: c => c.name },
     { title: "Resource", cell: c => { const p = idParts(c.id); return `${p.type === "storageAccounts" ? "Storage account" : "SQL server"} ${p.name}`; } },
+    { title: "Operation", cell: c => c.properties.operationId ? el("a", { href: `#/operation/${c.properties.operationId}` }, "details") : "" },
     { title: "State", cell: c => statusCell(pecState(c)) },
     { title: "Description", cell: c => (c.properties.privateLinkServiceConnectionState || {}).description || "" },
     { title: "", cell: c => {
@@ -315,27 +316,14 @@ async function decide(id, status, refresh) {
   } catch (err) { report(err); }
 }
 
-// allConnections gathers the connections the caller can see on every
-// server and storage account of the subscription.
-async function allConnections() {
-  const sub = `/subscriptions/${state.subscription}/providers`;
-  const [servers, accounts] = await Promise.all([
-    api("GET", sub + "/Microsoft.Sql/servers"), api("GET", sub + "/Microsoft.Storage/storageAccounts")]);
-  const owners = [...(servers.data.value || []), ...(accounts.data.value || [])];
-  const lists = await Promise.all(owners.map(o => optional(api("GET", o.id + "/privateEndpointConnections"))));
-  if (owners.length && lists.every(l => l === null)) return null;
-  return lists.flatMap(l => (l && l.data.value) || []);
-}
-
 async function privateLinkCenterView() {
-  const all = await allConnections();
-  const pending = (all || []).filter(c => pecState(c) === "Pending");
+  const list = await optional(api("GET", `/subscriptions/${state.subscription}/providers/Bacport/privateEndpointConnections?status=Pending`));
   show(el("h1", {}, "Private Link Center"),
-    el("p", { class: "note" }, "Private endpoints that isolated import and export jobs asked for, waiting for the " +
-      "owner of the SQL server or storage account to approve them. A job runs once both of its endpoints are approved."),
+    el("p", { class: "note" }, "Private endpoints that isolated import and export jobs asked for, on the SQL servers " +
+      "and storage accounts you may approve. A job runs once both of its endpoints are approved; rejecting either fails it."),
     el("button", { class: "small", id: "plc-refresh", onclick: () => route() }, "Refresh"),
-    all === null ? el("p", { class: "note" }, "This bacport serves no private endpoint connections.")
-      : pecTable(pending, privateLinkCenterView));
+    list ? pecTable(list.data.value || [], privateLinkCenterView)
+      : el("p", { class: "note" }, "This bacport serves no private endpoint connections."));
 }
 
 // ----- import / export forms -----
@@ -492,7 +480,8 @@ async function historyView(rg, server) {
 async function operationView(id) {
   const hash = location.hash;
   const { data: op } = await api("GET", `/bacport/operations/${id}`);
-  const { data: hist } = await api("GET", `/bacport/operations/${id}/history`);
+  const [{ data: hist }, conns] = await Promise.all([api("GET", `/bacport/operations/${id}/history`),
+    optional(api("GET", `/bacport/operations/${id}/privateEndpointConnections`))]);
   const done = ["Succeeded", "Failed", "Cancelled", "Canceled"].includes(op.status);
   const srv = idParts(op.serverId);
   show(el("h1", {}, `${op.requestType} of ${op.databaseName}`),
@@ -507,7 +496,13 @@ async function operationView(id) {
       el("dt", {}, "Queued / started / finished"), el("dd", {}, [op.queuedTime, op.startedTime, op.finishedTime].map(when).join(" / ")),
       op.error ? [el("dt", {}, "Error"), el("dd", { class: "error" }, (op.error.code ? op.error.code + ": " : "") + op.error.message)] : null),
     done ? null : el("button", { class: "small cancel", onclick: () => cancelOp(id, () => operationView(id)) }, "Cancel"),
-    el("h2", {}, "Private endpoints"), table([
+    el("h2", {}, "Private endpoints"), conns ? table([
+      { title: "Connection", cell: p => p.name },
+      { title: "Resource", cell: p => el("span", { class: "mono" }, p.privateLinkServiceId) },
+      { title: "State", cell: p => [statusCell(p.status), p.decidedBy ? ` by ${p.decidedBy}` : ""] },
+      { title: "Created / deleted", cell: p => [when(p.createdTime), p.deletedTime ? " / " + when(p.deletedTime) : ""] },
+      { title: "Through it", cell: p => p.traffic ? trafficText(p.traffic) : "" },
+    ], conns.data.value || [], { id: "op-endpoints" }) : table([
       { title: "Connection", cell: p => p.privateEndpointConnectionName },
       { title: "Resource", cell: p => el("span", { class: "mono" }, p.privateLinkServiceId) },
       { title: "State", cell: p => statusCell(p.status) },
@@ -525,6 +520,15 @@ async function operationView(id) {
       { title: "Detail", cell: e => [e.message || "", e.principal ? ` (${e.principal})` : ""] },
     ], (hist && hist.value) || []));
   if (!done) refreshWhile("operation", hash, 1000, () => operationView(id));
+}
+
+function trafficText(t) {
+  const parts = [];
+  if (t.connections) parts.push(`${t.connections} connections`);
+  if (t.opens) parts.push(`${t.opens} file opens`);
+  if (t.bytesIn || t.bytesOut) parts.push(`${bytes(t.bytesIn)} in, ${bytes(t.bytesOut)} out`);
+  if (t.refused) parts.push(`${t.refused} refused`);
+  return parts.join(" · ");
 }
 
 // ----- storage -----
