@@ -7,15 +7,21 @@
 #   PGHOST, PGPORT, PGUSER        PostgreSQL (default 127.0.0.1, 5432, postgres)
 #   MYHOST, MYPORT, MYUSER, MYPASS  MariaDB (default 127.0.0.1, 3306, root, empty)
 #   BENCH_OUT   working folder for data, dumps and results (default bench/out)
+#   BENCH_SCALE small: SCALE=2, WIDE_ROWS=100000, ROUNDS=1 (a quick try)
 
 set -o pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# BENCH_SCALE=small is the quick mode for working on the harness: a dataset
+# of about 55 MB (built in ~20 s) and one round, unless set otherwise.
+if [ "${BENCH_SCALE:-}" = small ]; then
+    SCALE=${SCALE:-2} WIDE_ROWS=${WIDE_ROWS:-100000} ROUNDS=${ROUNDS:-1}
+fi
 SCALE=${SCALE:-50}
 WIDE_ROWS=${WIDE_ROWS:-1000000}
 DB=${DB:-bench$SCALE}
 BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/out}
-DATA=$BENCH_OUT/data
+DATA=$BENCH_OUT/data/$DB   # one folder per dataset: expected figures, copies, SQLite file
 mkdir -p "$DATA"
 
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}

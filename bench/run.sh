@@ -219,15 +219,49 @@ main() {
 
     [ $BACPORT_SERVE = 1 ] && serve_stop
     cleanup_targets
+    run_phases
     cp "$RESULTS" "$LOGS/results.tsv"
     report "$RESULTS"
+    [ -s "$PHASES_OUT" ] && { echo; cat "$PHASES_OUT"; }
     log "results: $RESULTS (logs in $LOGS)"
+}
+
+# run_phases: one profiled export and import per engine of the groups run
+# (bench/phases), which charges bacport's CPU to read, encode, compress,
+# upload and download, inflate, decode, load, and times the index phase.
+PHASES=${PHASES:-1}
+PHASES_OUT=$BENCH_OUT/phases.txt
+run_phases() {
+    : >"$PHASES_OUT"
+    [ "$PHASES" = 1 ] || return 0
+    have go || { log "note: no go command; per-phase figures skipped"; return 0; }
+    local tool=$BENCH_OUT/phases src e dsn login pw
+    (cd "$BENCH_DIR/.." && go build -o "$tool" ./bench/phases) 2>>"$BENCH_OUT/build.log" ||
+        { log "note: bench/phases does not build; per-phase figures skipped"; return 0; }
+    src=$(source_bytes)
+    {
+        echo "bacport per phase (one profiled run each; MB/s per core = source MB / CPU seconds of the phase):"
+    } >>"$PHASES_OUT"
+    for e in postgres mysql sqlite; do
+        case "$e:$GROUPS_WANTED" in
+        postgres:*pg-*) dsn="postgres://$PGHOST:$PGPORT/?sslmode=disable" login=$PGUSER pw= ;;
+        mysql:*my-*) dsn="mysql://$MYHOST:$MYPORT/" login=$MYUSER pw=$MYPASS ;;
+        sqlite:*sqlite-*) dsn="sqlite://$DATA/" login= pw= ;;
+        *) continue ;;
+        esac
+        wait_quiet
+        log "phases: $e"
+        "$tool" -engine "$e" -dsn "$dsn" -login "$login" -password "$pw" -db "$DB" \
+            -restore "${DB}_phases" -source-bytes "$src" >>"$PHASES_OUT" 2>"$LOGS/phases-$e.log" ||
+            { log "  phases $e failed: $(tail -1 "$LOGS/phases-$e.log")"; echo "$e: failed" >>"$PHASES_OUT"; }
+    done
+    cp "$PHASES_OUT" "$LOGS/phases.txt"
 }
 
 cleanup_targets() {
     dropdb --if-exists "$RESTORE" 2>/dev/null
     myq -e "DROP DATABASE IF EXISTS $RESTORE" 2>/dev/null
-    rm -f "$FILES/$RESTORE.sqlite"
+    rm -f "$FILES/$RESTORE.sqlite" "$DATA/$RESTORE.sqlite"
 }
 
 main "$@"
