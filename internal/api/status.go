@@ -261,7 +261,7 @@ func dbOperation(op *store.Operation) dbOperationDoc {
 	default:
 		p.State = "Pending"
 	}
-	p.IsCancellable = !store.Terminal(op.Status) && !op.CancelRequested
+	p.IsCancellable = !store.Terminal(op.Status) && !op.CancelRequested && !op.Committing
 	p.Description = requestType(op) + " of database " + op.DatabaseName + " requested by " + op.PrincipalName
 	p.OperationPhaseDetails.Phase = op.Phase
 	if op.Error != nil {
@@ -321,6 +321,12 @@ func (s *Server) cancelByID(c *call) {
 
 func (s *Server) cancel(c *call, op *store.Operation) *store.Operation {
 	out, err := s.cfg.Runner.Cancel(c.ctx(), op.ID, c.id.Principal.Name)
+	if errors.Is(err, jobs.ErrCommitting) {
+		c.writeError(errorf(http.StatusConflict, "CannotCancelOperation",
+			"operation "+op.ID+" can no longer be cancelled: it is committing its result "+
+				"and ends within moments; poll its status"))
+		return nil
+	}
 	if errors.Is(err, jobs.ErrNotCancellable) {
 		c.writeError(errorf(http.StatusConflict, "CannotCancelOperation",
 			"operation "+op.ID+" has already ended ("+op.Status+")"))

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +15,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var cfg server.Config
-	var logLevel string
+	var logLevel, bandwidth string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the bacport service: API, job workers and embedded storage in one process",
@@ -33,6 +36,11 @@ token on first start, and writes <data-dir>/endpoints.json so clients find it.`,
 			}
 			cfg.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			cfg.Out = cmd.OutOrStdout()
+			bw, err := parseBandwidth(bandwidth)
+			if err != nil {
+				return usageError{err}
+			}
+			cfg.JobBandwidth = bw
 			if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 				return usageError{errors.New("--tls-cert and --tls-key go together")}
 			}
@@ -46,7 +54,30 @@ token on first start, and writes <data-dir>/endpoints.json so clients find it.`,
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate file (PEM) instead of the generated one")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "key file (PEM) of --tls-cert")
 	f.IntVar(&cfg.Workers, "workers", 4, "how many jobs run at once")
+	f.StringVar(&bandwidth, "job-bandwidth", "0",
+		"bytes per second each job may move through its package, e.g. 20MB or 512KiB; 0 means no limit")
 	f.DurationVar(&cfg.RetryAfter, "poll-interval", time.Second, "polling interval advised to API clients")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
+}
+
+// parseBandwidth reads a byte rate such as "512KiB", "20MB" or "1048576".
+func parseBandwidth(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+	num, mult := strings.ToUpper(strings.TrimSpace(s)), int64(1)
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("--job-bandwidth %q: want bytes per second such as 20MB, 512KiB or 0", s)
+	}
+	return n * mult, nil
 }

@@ -31,7 +31,33 @@ type Task struct {
 	Storage  StorageRef
 	Progress *Progress
 	Log      *slog.Logger
+
+	// commit marks the run's point of no return; nil for preflight tasks.
+	commit func(ctx context.Context) error
 }
+
+// Commit is called by the data path just before an export makes its
+// package visible. It fails when the operation was cancelled, and then
+// nothing may be committed; once it has returned nil, a cancel is
+// refused, so a cancelled export can never leave a package behind.
+func (t *Task) Commit(ctx context.Context) error {
+	if t.commit == nil {
+		return nil
+	}
+	return t.commit(ctx)
+}
+
+// ErrPackageCommitted is returned by Check for an export whose blob
+// already holds this operation's package: an earlier run was interrupted
+// after its commit. The job then succeeds without redoing the work.
+var ErrPackageCommitted = errors.New("the package of this operation is already committed")
+
+// Metadata bacport writes on every package it commits, so that a resumed
+// export recognizes its own package and a test can tell which run wrote it.
+const (
+	MetaOperation = "bacportoperation"
+	MetaRun       = "bacportrun"
+)
 
 // EngineRef says how to reach the operation's database.
 type EngineRef struct {
@@ -54,7 +80,8 @@ type StorageRef struct {
 //
 // Export writes the package so that the blob appears only when complete
 // (uncommitted blocks are invisible, and are never committed after an
-// error or a cancel). Import loads into the task's database and, on any
+// error or a cancel): it calls t.Commit before the commit and tags the blob
+// with MetaOperation and MetaRun. Import loads into the task's database and, on any
 // error including cancellation, calls the target's Abort before
 // returning, so no half-made database remains. Discard removes what an
 // interrupted run (a crash) left of an import: the database it created is

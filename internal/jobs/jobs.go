@@ -193,6 +193,10 @@ func (r *Runner) Submit(ctx context.Context, op *store.Operation, secret store.O
 // ErrNotCancellable means the operation has already ended.
 var ErrNotCancellable = errors.New("operation has already ended")
 
+// ErrCommitting means the operation has passed its point of no return (see
+// Task.Commit) and will end as it is about to; it wraps ErrNotCancellable.
+var ErrCommitting = fmt.Errorf("%w: it is committing its result", ErrNotCancellable)
+
 // Cancel asks an operation to stop. A queued or held job is cancelled at
 // once; a running one stops within seconds, cleans up, and ends Cancelled.
 func (r *Runner) Cancel(ctx context.Context, opID, who string) (*store.Operation, error) {
@@ -200,6 +204,9 @@ func (r *Runner) Cancel(ctx context.Context, opID, who string) (*store.Operation
 	op, err := st.Update(ctx, opID, func(tx *sql.Tx, op *store.Operation) error {
 		if store.Terminal(op.Status) {
 			return ErrNotCancellable
+		}
+		if op.Committing {
+			return ErrCommitting
 		}
 		op.CancelRequested = true
 		return st.AddHistory(ctx, tx, op, "cancelRequested", "cancel requested by "+who)

@@ -30,6 +30,7 @@ type Progress struct {
 	ntables int            // tables in the package, for the percentage
 	phase   string
 	written time.Time
+	pending *time.Timer // a flush scheduled for reports that came too soon
 }
 
 func newProgress(st *store.Store, op *store.Operation, log *slog.Logger) *Progress {
@@ -105,7 +106,18 @@ func (p *Progress) Table(ctx context.Context, name string, rows, bytes int64, do
 	p.state.Rows += rows - t.Rows
 	p.state.Bytes += bytes - t.Bytes
 	t.Rows, t.Bytes, t.Done = rows, bytes, done
-	due := time.Since(p.written) >= progressEvery || done
+	wait := progressEvery - time.Since(p.written)
+	due := wait <= 0 || done
+	if !due && p.pending == nil {
+		// Reports that come too soon are written later, not dropped: the
+		// last one before a long quiet spell must still be seen.
+		p.pending = time.AfterFunc(wait, func() {
+			p.mu.Lock()
+			p.pending = nil
+			p.mu.Unlock()
+			p.flush(ctx, nil)
+		})
+	}
 	p.mu.Unlock()
 	if due {
 		p.flush(ctx, nil)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/bacport/bacport/internal/bacpac"
@@ -34,6 +35,10 @@ type Transfer struct {
 	// BlockSize is the upload block size; zero means the blob package's
 	// default.
 	BlockSize int
+	// BytesPerSecond, when positive, caps how fast each job moves its
+	// package (written to storage on export, read on import), to spare the
+	// database server, the network and the storage account.
+	BytesPerSecond int64
 }
 
 var _ DataPath = (*Transfer)(nil)
@@ -55,8 +60,11 @@ func (x *Transfer) Check(ctx context.Context, t *Task) error {
 	if err != nil {
 		return err
 	}
-	_, err = acct.Properties(ctx, u.Container, u.Blob)
+	props, err := acct.Properties(ctx, u.Container, u.Blob)
 	exists := err == nil
+	if exists && t.Op.Kind == store.KindExport && metaValue(props.Metadata, MetaOperation) == t.Op.ID {
+		return ErrPackageCommitted
+	}
 	if err != nil && t.Op.Kind == store.KindExport && containerMissing(err) {
 		// An export creates its container, as a user writing a file
 		// would expect; the credential must allow it.
@@ -160,12 +168,13 @@ func (x *Transfer) Export(ctx context.Context, t *Task) error {
 	uploaded := make(chan error, 1)
 	go func() {
 		_, err := acct.Upload(ctx, u.Container, u.Blob, pr, &blob.UploadOptions{
-			BlockSize: x.BlockSize, Overwrite: t.Op.Request.Overwrite, ContentType: "application/zip"})
+			BlockSize: x.BlockSize, Overwrite: t.Op.Request.Overwrite, ContentType: "application/zip",
+			Metadata: map[string]string{MetaOperation: t.Op.ID, MetaRun: strconv.Itoa(t.Op.Runs)}})
 		pr.CloseWithError(err) // unblock the writer if the upload gave up
 		uploaded <- err
 	}()
 
-	_, err = engine.Export(ctx, src, pw, engine.ExportOptions{
+	_, err = engine.Export(ctx, src, x.limitWriter(ctx, pw), engine.ExportOptions{
 		Parallel: x.Parallel, TempDir: x.TempDir, Server: t.Op.ServerName, Database: t.Op.DatabaseName,
 		Engine: t.Engine.Driver, Progress: x.progress(ctx, t), Logger: t.Log,
 	})
@@ -175,6 +184,11 @@ func (x *Transfer) Export(ctx context.Context, t *Task) error {
 		return Classify(fmt.Errorf("export database: %w", err))
 	}
 	t.Progress.Phase(ctx, PhaseVerifying)
+	if err := t.Commit(ctx); err != nil {
+		pw.CloseWithError(err) // cancelled just in time: nothing is committed
+		<-uploaded
+		return err
+	}
 	pw.Close()
 	if err := <-uploaded; err != nil {
 		return storageError(err, t.Storage.URI)
@@ -197,7 +211,7 @@ func (x *Transfer) Import(ctx context.Context, t *Task) error {
 	if err != nil {
 		return storageError(err, t.Storage.URI)
 	}
-	pkg, err := bacpac.Open(r, r.Size())
+	pkg, err := bacpac.Open(x.limitReaderAt(ctx, r), r.Size())
 	if err != nil {
 		return packageError(err, t.Storage.URI)
 	}
@@ -289,4 +303,15 @@ func (x *Transfer) progress(ctx context.Context, t *Task) func(engine.Progress) 
 			t.Progress.Phase(ctx, PhaseIndexes)
 		}
 	}
+}
+
+// metaValue reads a metadata value; storage services may change the case
+// of metadata names.
+func metaValue(md map[string]string, name string) string {
+	for k, v := range md {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }

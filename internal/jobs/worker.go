@@ -118,7 +118,7 @@ func (r *Runner) begin(ctx context.Context, log *slog.Logger, op *store.Operatio
 	}
 	op, err = st.Update(ctx, op.ID, func(tx *sql.Tx, op *store.Operation) error {
 		op.Runs++
-		op.Status, op.Phase = store.StatusRunning, PhaseValidating
+		op.Status, op.Phase, op.Committing = store.StatusRunning, PhaseValidating, false
 		op.Progress = store.Progress{}
 		now := time.Now().UTC()
 		if op.StartedAt == nil {
@@ -135,7 +135,31 @@ func (r *Runner) begin(ctx context.Context, log *slog.Logger, op *store.Operatio
 		return task, err
 	}
 	task.Op = op
+	task.commit = func(ctx context.Context) error { return r.commit(ctx, op.ID) }
 	return task, nil
+}
+
+// commit is the point of no return of a run. It fails with errCancelled
+// when a cancel was requested; otherwise it marks the operation
+// committing, and Cancel refuses from then on. The check and the mark are
+// one store transaction, which Cancel's own write is serialized with.
+func (r *Runner) commit(ctx context.Context, opID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	st := r.cfg.Store
+	_, err := st.Update(context.WithoutCancel(ctx), opID, func(tx *sql.Tx, op *store.Operation) error {
+		if op.CancelRequested {
+			return errCancelled
+		}
+		if op.Committing {
+			return nil
+		}
+		op.Committing = true
+		return st.AddHistory(ctx, tx, op, "committing", "the job is committing its result; "+
+			"it can no longer be cancelled")
+	})
+	return err
 }
 
 // task builds a Task for an operation from the store.
@@ -200,7 +224,12 @@ func (r *Runner) run(ctx context.Context, t *Task) error {
 			return err
 		}
 	}
-	if err := r.cfg.DataPath.Check(ctx, t); err != nil {
+	err := r.cfg.DataPath.Check(ctx, t)
+	if errors.Is(err, ErrPackageCommitted) {
+		t.Log.Info("package committed by an earlier run; nothing to redo")
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	if t.Op.Kind == store.KindExport {
@@ -224,6 +253,16 @@ func (r *Runner) discard(ctx context.Context, t *Task) error {
 // end records how a run ended.
 func (r *Runner) end(ctx context.Context, log *slog.Logger, t *Task, err error) error {
 	st := r.cfg.Store
+	if err == nil {
+		// An import's load is complete; a cancel accepted meanwhile still
+		// wins, and what was loaded is removed.
+		err = r.commit(ctx, t.Op.ID)
+		if errors.Is(err, errCancelled) && t.Op.Kind != store.KindExport {
+			if derr := r.discard(ctx, t); derr != nil {
+				return r.fail(ctx, log, t.Op, t, derr)
+			}
+		}
+	}
 	if err == nil {
 		log.Info("job succeeded")
 		_, err := r.finish(ctx, t.Op.ID, store.StatusSucceeded, nil, "succeeded", "job succeeded")

@@ -63,6 +63,6 @@ func (a accounts) SetAccount(name string, key1, key2 []byte) error {
 func (a accounts) RemoveAccount(name string) error { return a.srv.RemoveAccount(name) }
 func (a accounts) AccountURL(name string) string   { return a.srv.AccountURL(name) }
 
-func newDataPath(log *slog.Logger, tmp string) jobs.DataPath {
-	return &jobs.Transfer{TempDir: tmp}
+func newDataPath(tmp string, bytesPerSecond int64) jobs.DataPath {
+	return &jobs.Transfer{TempDir: tmp, BytesPerSecond: bytesPerSecond}
 }

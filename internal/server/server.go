@@ -48,9 +48,12 @@ type Config struct {
 	TLSCert    string // certificate and key files; empty: self-signed in DataDir/tls
 	TLSKey     string
 	Workers    int
-	RetryAfter time.Duration // polling interval advised to API clients
-	Log        *slog.Logger
-	Out        io.Writer // where the start-up banner goes
+	// JobBandwidth caps how many bytes per second each job moves through
+	// its package; 0 means no limit.
+	JobBandwidth int64
+	RetryAfter   time.Duration // polling interval advised to API clients
+	Log          *slog.Logger
+	Out          io.Writer // where the start-up banner goes
 }
 
 // Endpoints is the content of <data-dir>/endpoints.json.
@@ -148,7 +151,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("create temporary directory: %w", err)
 	}
 	runner, err := jobs.New(ctx, jobs.Config{
-		Store: st, DataPath: newDataPath(log, tmpDir), Workers: cfg.Workers,
+		Store: st, DataPath: newDataPath(tmpDir, cfg.JobBandwidth), Workers: cfg.Workers,
 		Log: log.With("component", "jobs"),
 	})
 	if err != nil {

@@ -49,12 +49,16 @@ type Operation struct {
 
 	Request OperationRequest `json:"request"`
 
-	Status          string         `json:"status"`
-	Phase           string         `json:"phase"`
-	CancelRequested bool           `json:"cancelRequested,omitempty"`
-	Error           *OperationErr  `json:"error,omitempty"`
-	Progress        Progress       `json:"progress"`
-	Endpoints       []EndpointInfo `json:"privateEndpointConnections,omitempty"`
+	Status          string `json:"status"`
+	Phase           string `json:"phase"`
+	CancelRequested bool   `json:"cancelRequested,omitempty"`
+	// Committing is set at a run's point of no return (an export about to
+	// make its package visible, an import whose load is complete); from
+	// then on a cancel is refused. A new run clears it.
+	Committing bool           `json:"committing,omitempty"`
+	Error      *OperationErr  `json:"error,omitempty"`
+	Progress   Progress       `json:"progress"`
+	Endpoints  []EndpointInfo `json:"privateEndpointConnections,omitempty"`
 
 	QueuedAt   time.Time  `json:"queuedTime"`
 	StartedAt  *time.Time `json:"startedTime,omitempty"`
