@@ -180,7 +180,6 @@ say "we run those commands exactly as printed."
 IMPORT_PID=$!
 advised() { [ "$(grep -c '^  bacport private-link approve ' "$WORK/import.err")" -ge 2 ]; }
 wait_for "import --wait to print the approve commands" advised
-cat "$WORK/import.err"
 grep '^  bacport private-link approve ' "$WORK/import.err" | sort -u | while read -r _ verb1 verb2 id; do
 	bp "$verb1" "$verb2" "$id"
 done
@@ -197,6 +196,8 @@ bp sql server import-export-history -g "$GROUP" -s "$SERVER" | tee "$WORK/histor
 bp sql db import-export-status "$EXPORT_ID"
 bp sql db import-export-status "$IMPORT_ID" -o json
 bp sql db show -g "$GROUP" -s "$SERVER" -d shop-copy
+say "The endpoints were removed when the jobs ended; their final states and traffic stay on record:"
+bp private-link list --operation "$IMPORT_ID"
 bp private-link list
 
 say ""

@@ -19,8 +19,9 @@ type asyncStatus struct {
 	} `json:"error"`
 }
 
-// putAndWait sends a PUT (or PATCH) that may be a long-running operation,
-// waits for it and returns the resource as the server then holds it.
+// putAndWait sends a PUT, PATCH or DELETE that may be a long-running
+// operation, waits for it and, except after a DELETE, returns the resource
+// as the server then holds it.
 func (c *apiClient) putAndWait(ctx context.Context, method, path string, body any, out any) error {
 	h, code, err := c.do(ctx, method, path, body, out)
 	if err != nil {
@@ -38,6 +39,9 @@ func (c *apiClient) putAndWait(ctx context.Context, method, path string, body an
 	}
 	if err := c.waitAsync(ctx, async, retryAfter(h)); err != nil {
 		return err
+	}
+	if method == "DELETE" {
+		return nil
 	}
 	_, _, err = c.do(ctx, "GET", path, nil, out)
 	return err

@@ -149,14 +149,20 @@ func (v *progressView) advise(s *richStatus) {
 			key += e.connectionID() + ";"
 		}
 	}
+	if len(pending) == 0 {
+		if len(s.PrivateEndpointConnections) == 0 {
+			key = "none"
+		}
+		if key == "none" && v.advised != key {
+			v.println("The job is on hold until its private endpoints are created and approved.")
+		}
+		v.advised = key
+		return
+	}
 	if key == v.advised {
 		return
 	}
 	v.advised = key
-	if len(pending) == 0 {
-		v.println("The job is on hold until its private endpoints are created and approved.")
-		return
-	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "The job is on hold until the owners approve its private endpoints:\n")
 	for _, e := range s.PrivateEndpointConnections {
