@@ -45,7 +45,8 @@ func TestMain_ExitCodes(t *testing.T) {
 	}{
 		{[]string{"sql", "db", "export", "--no-such-flag"}, ExitUsage, "unknown flag"},
 		{[]string{"sql", "server", "list"}, ExitUsage, "bacport login"},
-		{[]string{"private-link", "approve"}, ExitUsage, "accepts 1 arg"},
+		{[]string{"private-link", "approve"}, ExitUsage, "requires at least 1 arg"},
+		{[]string{"private-link", "delete"}, ExitUsage, "accepts 1 arg"},
 	}
 	for _, c := range cases {
 		code, _, stderr := run(t, c.args...)
