@@ -68,7 +68,7 @@ func TestPortal_Browser(t *testing.T) {
 	e.fillDatabase("sales")
 	e.allowAzure()
 
-	exportID := e.export("sales", false)
+	exportID := e.export("sales")
 	st := e.richStatus(exportID)
 	if st.Rows != rows {
 		t.Fatalf("export %s copied %d rows, want %d", exportID, st.Rows, rows)
@@ -84,13 +84,49 @@ func TestPortal_Browser(t *testing.T) {
 		if !e.servesPrivateLink() {
 			t.Skip("this bacport serves no privateEndpointConnections on servers; the isolated export needs internal/privatelink's routes")
 		}
+		parent := e.t
 		e.t = t
-		defer func() { e.t = t }()
-		id := e.export("sales", true)
-		if st := e.richStatus(id); st.Rows != rows {
-			t.Fatalf("isolated export %s copied %d rows, want %d", id, st.Rows, rows)
-		}
+		defer func() { e.t = parent }()
+		e.privateLink()
 	})
+}
+
+// privateLink: with allow-Azure-services off a plain export is refused at
+// once, while an isolated one holds, is approved in the Private Link
+// Center and completes; another, rejected on the server's page, fails.
+func (e *portalEnv) privateLink() {
+	t := e.t
+	e.do("turn allow Azure services off",
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		until(`document.querySelector("#allow-azure")?.textContent === "Yes"`, 5*time.Second),
+		click("#toggle-allow"),
+		until(`document.querySelector("#allow-azure")?.textContent === "No"`, 10*time.Second),
+	)
+	e.openExport("sales", false)
+	e.do("see a plain export refused",
+		click("#export-form-submit"),
+		until(`document.querySelector("#messages .error")?.textContent.includes("allow Azure services is off")`, 15*time.Second),
+	)
+
+	id := e.startExport("sales", true)
+	e.waitHeld(id)
+	e.approveAll(2)
+	e.waitEnded(id, "Completed")
+	if st := e.richStatus(id); st.Rows != rows {
+		t.Fatalf("isolated export %s copied %d rows, want %d", id, st.Rows, rows)
+	}
+	e.do("see the endpoints on the operation page",
+		goTo("#/operation/"+id),
+		until(`document.querySelectorAll("#op-endpoints .status-Approved").length === 2`, 10*time.Second),
+	)
+
+	id = e.startExport("sales", true)
+	e.waitHeld(id)
+	e.decideOnPage(fmt.Sprintf("#/account/%s/%s", rg, acctName), id, "approve")
+	e.decideOnPage(fmt.Sprintf("#/server/%s/%s", rg, srvName), id, "reject")
+	if msg := e.waitEnded(id, "Failed"); !strings.Contains(msg, "rejected") {
+		t.Fatalf("rejected export failed with %q; want the rejection named", msg)
+	}
 }
 
 // startServer runs server.Run in this process on free loopback ports.
@@ -201,7 +237,13 @@ func (e *portalEnv) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 		e.shots++
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", e.shots, strings.ReplaceAll(what, " ", "-"))), png, 0o644)
+			name := strings.Map(func(r rune) rune {
+				if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+					return r
+				}
+				return '-'
+			}, what)
+			err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", e.shots, name)), png, 0o644)
 		}
 		if err != nil {
 			e.t.Logf("screenshot after %s: %v", what, err)
@@ -334,10 +376,8 @@ func (e *portalEnv) allowAzure() {
 	)
 }
 
-// export starts an export of db from the form and waits in the history
-// until it completes; isolated exports are approved in the Private Link
-// Center on the way. It returns the operation's id.
-func (e *portalEnv) export(db string, isolated bool) string {
+// openExport opens the export form of db, with Private Link if isolated.
+func (e *portalEnv) openExport(db string, isolated bool) {
 	e.do("open the export form",
 		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
 		click(fmt.Sprintf(`#databases a.export-link[data-db=%q]`, db)),
@@ -351,25 +391,51 @@ func (e *portalEnv) export(db string, isolated bool) string {
 			until(`document.querySelector("#storageAccountResourceId")?.value.endsWith("/storageAccounts/`+acctName+`")`, 5*time.Second),
 		)
 	}
+}
+
+// startExport submits an export of db from the form and returns the id of
+// the operation the history shows on top.
+func (e *portalEnv) startExport(db string, isolated bool) string {
+	e.openExport(db, isolated)
 	e.do("submit the export",
 		click("#export-form-submit"),
 		until(fmt.Sprintf(`location.hash === "#/history/%s/%s" && !!document.querySelector("#history tbody tr[data-id]")`, rg, srvName), 15*time.Second),
 	)
-	id := evalIn[string](e, `document.querySelector("#history tbody tr[data-id]").dataset.id`)
-	row := fmt.Sprintf(`document.querySelector('#history tr[data-id=%q]')`, id)
-	if isolated {
-		e.do("see the isolated export held",
-			until(row+`.dataset.phase === "waitingForApproval"`, 20*time.Second),
-			until(row+`.querySelectorAll(".pe .status-Pending").length === 2`, 10*time.Second),
-		)
-		e.approveAll(2)
-		e.do("back to the history", goTo(fmt.Sprintf("#/history/%s/%s", rg, srvName)))
-	}
-	e.do("watch the export complete",
+	return evalIn[string](e, `document.querySelector("#history tbody tr[data-id]").dataset.id`)
+}
+
+func historyRow(id string) string {
+	return fmt.Sprintf(`document.querySelector('#history tr[data-id=%q]')`, id)
+}
+
+// waitHeld waits in the history until an isolated operation holds for
+// the approval of its two endpoints.
+func (e *portalEnv) waitHeld(id string) {
+	row := historyRow(id)
+	e.do("see the isolated export held",
+		goTo(fmt.Sprintf("#/history/%s/%s", rg, srvName)),
+		until(row+`?.dataset.phase === "waitingForApproval"`, 20*time.Second),
+		until(row+`.querySelectorAll(".pe .status-Pending").length === 2`, 10*time.Second),
+	)
+}
+
+// waitEnded waits in the history until the operation ends, checks it
+// ended as want, and returns the row's error text.
+func (e *portalEnv) waitEnded(id, want string) string {
+	row := historyRow(id)
+	e.do("watch the operation end",
+		goTo(fmt.Sprintf("#/history/%s/%s", rg, srvName)),
 		until(row+` && `+row+`.dataset.status !== "InProgress"`, 40*time.Second))
-	if got := evalIn[string](e, row+`.dataset.status`); got != "Completed" {
-		e.t.Fatalf("export %s ended %s, want Completed\npage:\n%s", id, got, e.pageText())
+	if got := evalIn[string](e, row+`.dataset.status`); got != want {
+		e.t.Fatalf("operation %s ended %s, want %s\npage:\n%s", id, got, want, e.pageText())
 	}
+	return evalIn[string](e, row+`.querySelector(".op-error").textContent`)
+}
+
+// export runs an export of db without isolation to completion.
+func (e *portalEnv) export(db string) string {
+	id := e.startExport(db, false)
+	e.waitEnded(id, "Completed")
 	return id
 }
 
@@ -385,6 +451,18 @@ func (e *portalEnv) approveAll(n int) {
 			until(fmt.Sprintf(`document.querySelectorAll("table.pecs tr[data-state=Pending]").length === %d`, left-1), 20*time.Second),
 		)
 	}
+}
+
+// decideOnPage approves or rejects (button "approve" or "reject") the
+// pending connection of operation id on a resource's own page.
+func (e *portalEnv) decideOnPage(page, id, button string) {
+	row := fmt.Sprintf(`table.pecs tr[data-id$="/privateEndpointConnections/importexport-%s"]`, id)
+	e.do(button+" on "+page,
+		goTo(page),
+		until(fmt.Sprintf(`!!document.querySelector('%s[data-state=Pending]')`, row), 15*time.Second),
+		click(row+" button."+button),
+		until(fmt.Sprintf(`!document.querySelector('%s[data-state=Pending]')`, row), 20*time.Second),
+	)
 }
 
 func (e *portalEnv) importNew(db, blobURI string) {

@@ -467,7 +467,7 @@ async function historyView(rg, server) {
       { title: "Last modified", cell: h => when(h.properties.lastModifiedTime) },
       { title: "Private endpoints", cell: h => endpointsCell(h.properties.privateEndpointConnections) },
       { title: "Storage URI", cell: h => el("span", { class: "mono" }, h.properties.blobUri || "") },
-      { title: "Error", cell: h => h.properties.errorMessage || "" },
+      { title: "Error", cell: h => el("span", { class: "op-error" }, h.properties.errorMessage || "") },
       { title: "", cell: h => [
         el("a", { href: `#/operation/${h.properties.requestId}`, class: "details-link" }, "Details"),
         h.properties.status === "InProgress" ? el("button", { class: "small cancel", onclick: () => cancelOp(h.properties.requestId, refresh) }, "Cancel") : null,
