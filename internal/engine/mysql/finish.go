@@ -13,7 +13,8 @@ import (
 // Finish adds the foreign keys, with checks off (the rows came from a
 // consistent source), in one ALTER TABLE per table, then moves each
 // AUTO_INCREMENT that needs it past the loaded maximum. What MySQL cannot
-// express is returned as Skipped, with what CreateTables reported.
+// express is returned as Skipped, with what CreateTables reported; the
+// package's views, code and principals are listed by engine.Import, once.
 func (tg *target) Finish(ctx context.Context, m *bacpac.Model) ([]engine.Skipped, error) {
 	c, err := tg.pool.Conn(ctx)
 	if err != nil {
@@ -36,9 +37,6 @@ func (tg *target) Finish(ctx context.Context, m *bacpac.Model) ([]engine.Skipped
 		if err := tg.moveAutoIncrement(ctx, c, t, p); err != nil {
 			return nil, err
 		}
-	}
-	for _, o := range m.Objects {
-		tg.skip(o.Kind, o.Name, "bacport does not translate this object to MySQL")
 	}
 	tg.mu.Lock()
 	defer tg.mu.Unlock()

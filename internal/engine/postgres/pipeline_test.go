@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -88,79 +87,7 @@ func TestPipeline_RoundTrip(t *testing.T) {
 	compareLines(t, "schema", schemaOf(t, dst), schemaOf(t, src))
 }
 
-// fixtureRows are the row totals of docs/bacpac-format.md §1.
-var fixtureRows = map[string]int64{
-	"AdventureWorksLT.bacpac":                 4277,
-	"BACPACToD-Test.bacpac":                   173,
-	"SoftExpress_Challenge.bacpac":            10,
-	"UmbracoCommerceDemoStore_v17.0.0.bacpac": 10305,
-	"abilities.bacpac":                        367,
-	"StarTED.bacpac":                          56983,
-	"Northwind.bacpac":                        3308,
-	"disney.bacpac":                           1652,
-}
-
-// TestImport_Fixtures imports every shared fixture with the lossy
-// mappings allowed and checks every table's row count in the database.
-func TestImport_Fixtures(t *testing.T) {
-	server(t)
-	dir := testenv.FixturesDir(t)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.bacpac"))
-	if len(files) == 0 {
-		testenv.Missing(t, "fixture packages in "+dir, "place the shared fixtures")
-	}
-	for _, file := range files {
-		base := filepath.Base(file)
-		t.Run(strings.TrimSuffix(base, ".bacpac"), func(t *testing.T) {
-			dst := newName(t)
-			rep, err := importFile(t, &Driver{Lossy: true}, file, dst)
-			if err != nil {
-				t.Fatalf("Import %s: %v", base, err)
-			}
-			for _, s := range rep.Skipped {
-				t.Logf("skipped %s %s: %s", s.Kind, s.Name, s.Reason)
-			}
-			if want, ok := fixtureRows[base]; ok && rep.Rows != want {
-				t.Errorf("%s: imported %d rows, want %d", base, rep.Rows, want)
-			}
-			for _, tr := range rep.Tables {
-				schema := pgSchemaFunc(&bacpac.Model{})(tr.Schema)
-				got := query(t, dst, "SELECT count(*) FROM "+qualified(schema, tr.Name))[0][0]
-				if got != itoa(tr.Rows) {
-					t.Errorf("table %s.%s holds %s rows, the package %d", tr.Schema, tr.Name, got, tr.Rows)
-				}
-			}
-		})
-	}
-}
-
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// TestImport_StrictFailsOnLossy checks that without the lossy setting a
-// datetimeoffset with an offset fails naming table, column and row, and
-// leaves no database behind.
-func TestImport_StrictFailsOnLossy(t *testing.T) {
-	server(t)
-	file := filepath.Join(testenv.FixturesDir(t), "BACPACToD-Test.bacpac")
-	dst := newName(t)
-	_, err := importFile(t, New().(*Driver), file, dst)
-	var ve *engine.ValueError
-	if !errors.As(err, &ve) {
-		t.Fatalf("strict import of BACPACToD-Test: got %v, want a *engine.ValueError", err)
-	}
-	if ve.Table == "" || ve.Column == "" || ve.Row < 1 {
-		t.Errorf("ValueError %+v does not name table, column and row", ve)
-	}
-	dbs, err := New().Databases(t.Context(), dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range dbs {
-		if n == dst.Database {
-			t.Errorf("database %s is still there after the failed import", n)
-		}
-	}
-}
 
 // inexactCSV reports BACPACToD-Test columns PostgreSQL holds in a lossy
 // mapping: offsets (timestamptz keeps the instant only) and 100 ns digits
