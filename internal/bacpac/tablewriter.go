@@ -33,7 +33,8 @@ const chunkQueue = 2
 //
 // Memory per table is bounded: PartWorkers*(chunkQueue+1)+1 row buffers of
 // about chunkSize, plus one deflate state and two 256 KiB file buffers per
-// compressor.
+// compressor. A row larger than chunkSize grows the buffer it is in; such
+// a buffer is dropped once compressed rather than kept in the pool.
 type TableWriter struct {
 	w     *Writer
 	table *Table
@@ -322,7 +323,13 @@ func (c *partCompressor) loop() error {
 		}
 		c.crc = crc32.Update(c.crc, crc32.IEEETable, ch.data)
 		c.size += int64(len(ch.data))
-		c.tw.free <- ch.data
+		buf := ch.data
+		if cap(buf) > 2*(chunkSize+4096) {
+			// A huge row grew this buffer; keeping it would make every
+			// buffer of the pool as large in time.
+			buf = make([]byte, 0, chunkSize+4096)
+		}
+		c.tw.free <- buf
 		if ch.finish {
 			if err := c.finishPart(ch.part); err != nil {
 				return err
