@@ -4,8 +4,10 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bacport/bacport/internal/cli"
+	"github.com/bacport/bacport/internal/testenv"
 )
 
 // Every error path exits non-zero with one line that says what to do.
@@ -85,4 +87,99 @@ func TestErrors_OneLineSayingWhatToDo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requirePrivateLink skips (or, in CI, fails) a test that needs the
+// server's Private Link API.
+func (e *env) requirePrivateLink() {
+	e.t.Helper()
+	if code, _, errs := e.run(nil, "private-link", "list"); code != 0 {
+		testenv.Missing(e.t, "the Private Link API in bacport serve ("+firstLine(errs)+")",
+			"wire internal/privatelink into serve")
+	}
+}
+
+// heldExport starts an export with network isolation, which waits for
+// approval, and returns its request ID and its connection IDs.
+func (e *env) heldExport(group, server, account, key, blob string) (string, []string) {
+	e.t.Helper()
+	var srv, acct struct {
+		ID string `json:"id"`
+	}
+	e.mustJSON(&srv, "sql", "server", "show", "-g", group, "-s", server)
+	e.mustJSON(&acct, "storage", "account", "show", "-g", group, "-n", account)
+	var res struct {
+		Properties struct {
+			RequestID string `json:"requestId"`
+		} `json:"properties"`
+	}
+	e.mustJSON(&res, "sql", "db", "export", "-g", group, "-s", server, "-d", "db1",
+		"--storage-uri", e.ep.Blob+"/"+account+"/bacpacs/"+blob, "--storage-key", key,
+		"--administrator-login", "admin1",
+		"--administrator-login-password", "Pa55w0rd!", "--use-network-isolation",
+		"--sql-server-resource-id-for-private-link", srv.ID,
+		"--storage-account-resource-id-for-private-link", acct.ID)
+	id := res.Properties.RequestID
+	var conns []string
+	deadline := time.Now().Add(30 * time.Second)
+	for len(conns) < 2 {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("export %s: no two pending private endpoint connections within 30s", id)
+		}
+		var list struct {
+			Value []struct {
+				ID string `json:"id"`
+			} `json:"value"`
+		}
+		e.mustJSON(&list, "private-link", "list", "--pending", "--operation", id)
+		conns = conns[:0]
+		for _, c := range list.Value {
+			conns = append(conns, c.ID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return id, conns
+}
+
+// --wait tells a failed job (exit 1) and a cancelled one (exit 3) apart
+// from success, with one line on stderr saying why.
+func TestWait_ExitCodesOfFailedAndCancelledJobs(t *testing.T) {
+	e := startServe(t)
+	key := e.setup("rg1", "srv1", "acct1")
+	e.requirePrivateLink()
+	e.must("sql", "db", "create", "-g", "rg1", "-s", "srv1", "-d", "db1")
+
+	t.Run("rejected endpoint fails the job", func(t *testing.T) {
+		e := e.with(t)
+		id, conns := e.heldExport("rg1", "srv1", "acct1", key, "rejected.bacpac")
+		e.must(append([]string{"private-link", "reject", "--description", "not this one"}, conns...)...)
+		code, out, errs := e.run(nil, "sql", "db", "import-export-status", id, "--wait")
+		if code != cli.ExitFailure {
+			t.Fatalf("status --wait of a rejected job: exit %d, want %d\n%s\n%s", code, cli.ExitFailure, out, errs)
+		}
+		last := lastLine(errs)
+		if !strings.HasPrefix(last, "bacport: the export failed: ") || !strings.Contains(last, "reject") {
+			t.Errorf("last line %q does not say the export failed because of the rejection", last)
+		}
+		if !strings.Contains(out, "Status                       : Failed") {
+			t.Errorf("stdout lacks the failed status:\n%s", out)
+		}
+	})
+	t.Run("cancelled job", func(t *testing.T) {
+		e := e.with(t)
+		id, _ := e.heldExport("rg1", "srv1", "acct1", key, "cancelled.bacpac")
+		e.must("sql", "db", "operation", "cancel", id)
+		code, out, errs := e.run(nil, "sql", "db", "import-export-status", id, "--wait")
+		if code != cli.ExitCancelled {
+			t.Fatalf("status --wait of a cancelled job: exit %d, want %d\n%s\n%s", code, cli.ExitCancelled, out, errs)
+		}
+		if last := lastLine(errs); last != "bacport: the export was cancelled" {
+			t.Errorf("last line %q, want %q", last, "bacport: the export was cancelled")
+		}
+	})
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

@@ -116,6 +116,13 @@ func startServe(t *testing.T) *env {
 	return e
 }
 
+// with is the env as seen from a subtest.
+func (e *env) with(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // command builds a bacport command using the env's profile.
 func (e *env) command(extraEnv []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(e.bin, args...)
