@@ -56,6 +56,8 @@ token on first start, and writes <data-dir>/endpoints.json so clients find it.`,
 	f.IntVar(&cfg.Workers, "workers", 4, "how many jobs run at once")
 	f.StringVar(&bandwidth, "job-bandwidth", "0",
 		"bytes per second each job may move through its package, e.g. 20MB or 512KiB; 0 means no limit")
+	f.DurationVar(&cfg.ApprovalTimeout, "approval-timeout", 24*time.Hour,
+		"how long an isolated job waits for its private endpoint connections to be approved")
 	f.DurationVar(&cfg.RetryAfter, "poll-interval", time.Second, "polling interval advised to API clients")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd

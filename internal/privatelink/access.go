@@ -25,6 +25,9 @@ type StorageAccess struct {
 	DefaultAction string
 	// Bypass lists the network-rule bypasses, e.g. "AzureServices".
 	Bypass string
+	// PublicNetworkAccess "Disabled" keeps out everything but private
+	// endpoints, trusted services included.
+	PublicNetworkAccess string
 }
 
 // CodeBlockedByNetworkRules is the stable error code for a job without
@@ -59,6 +62,13 @@ func CheckAccess(s ServerAccess, a StorageAccess) error {
 			Resource: "server " + s.Name,
 			Setting:  "allow Azure services is off (no 0.0.0.0-0.0.0.0 firewall rule)",
 			Fix:      "add the firewall rule AllowAllWindowsAzureIps with start and end 0.0.0.0, or run the job with network isolation (Private Link)",
+		}
+	}
+	if strings.EqualFold(a.PublicNetworkAccess, "Disabled") {
+		return &AccessError{
+			Resource: "storage account " + a.Name,
+			Setting:  "publicNetworkAccess is Disabled",
+			Fix:      "enable public network access on the storage account, or run the job with network isolation (Private Link)",
 		}
 	}
 	if strings.EqualFold(a.DefaultAction, "Deny") && !hasBypass(a.Bypass, "AzureServices") {

@@ -29,11 +29,11 @@ type Route struct {
 
 // Stats counts what went through one endpoint.
 type Stats struct {
-	Conns    int64 // connections forwarded
-	Refused  int64 // connections or opens refused for want of approval
-	BytesIn  int64 // bytes from the job to the resource
-	BytesOut int64 // bytes from the resource to the job
-	Opens    int64 // database files opened through the endpoint
+	Conns    int64 `json:"connections"` // connections forwarded
+	Refused  int64 `json:"refused"`     // connections or opens refused for want of approval
+	BytesIn  int64 `json:"bytesIn"`     // bytes from the job to the resource
+	BytesOut int64 `json:"bytesOut"`    // bytes from the resource to the job
+	Opens    int64 `json:"opens"`       // database files opened through the endpoint
 }
 
 // Gateway forwards an isolated job's connections to its resources through
@@ -49,6 +49,7 @@ type Gateway struct {
 type route struct {
 	Route
 	status Status
+	cut    bool // CutJob: no route ever again, whatever the status
 	ln     net.Listener
 	conns  map[net.Conn]struct{}
 
@@ -109,6 +110,21 @@ func (g *Gateway) Remove(id string) Stats {
 	return r.stats()
 }
 
+// CutJob cuts every endpoint of a job for good: listeners closed, live
+// connections cut, new ones and file opens refused. The service calls it
+// when one of the job's endpoints is rejected or deleted, since the job
+// fails then and must stop at once.
+func (g *Gateway) CutJob(job string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, r := range g.routes {
+		if r.Job == job {
+			r.cut = true
+			g.cutLocked(r)
+		}
+	}
+}
+
 // Stats returns an endpoint's counters.
 func (g *Gateway) Stats(id string) Stats {
 	g.mu.Lock()
@@ -129,6 +145,14 @@ func (g *Gateway) Close() {
 	}
 }
 
+// state describes the route for a refusal.
+func (r *route) state() string {
+	if r.cut && r.status == Approved {
+		return "cut (another endpoint of the job was rejected or deleted)"
+	}
+	return string(r.status)
+}
+
 func (r *route) stats() Stats {
 	return Stats{
 		Conns: r.conns64.Load(), Refused: r.refused.Load(),
@@ -139,7 +163,7 @@ func (r *route) stats() Stats {
 // listenLocked starts the endpoint's loopback listener, unless the target
 // is a file directory (those are gated at open, not forwarded).
 func (g *Gateway) listenLocked(r *route) error {
-	if r.ln != nil || strings.HasPrefix(r.Target, "file:") || g.closed {
+	if r.ln != nil || r.cut || strings.HasPrefix(r.Target, "file:") || g.closed {
 		return nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -201,20 +225,32 @@ func (g *Gateway) forward(r *route, in net.Conn) {
 	r.conns64.Add(1)
 
 	done := make(chan struct{}, 2)
-	go func() { r.bytesIn.Add(pipe(out, in)); done <- struct{}{} }()
-	go func() { r.bytesOut.Add(pipe(in, out)); done <- struct{}{} }()
+	go func() { pipe(out, in, &r.bytesIn); done <- struct{}{} }()
+	go func() { pipe(in, out, &r.bytesOut); done <- struct{}{} }()
 	<-done
 	in.Close()
 	out.Close()
 	<-done
 }
 
-func pipe(dst, src net.Conn) int64 {
-	n, _ := io.Copy(dst, src)
+// pipe copies src to dst, counting bytes as they pass so the counters
+// are current while a transfer runs.
+func pipe(dst, src net.Conn, count *atomic.Int64) {
+	io.Copy(counter{dst, count}, src)
 	if tc, ok := dst.(*net.TCPConn); ok {
 		tc.CloseWrite()
 	}
-	return n
+}
+
+type counter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 func (g *Gateway) track(r *route, c net.Conn) bool {
@@ -266,7 +302,7 @@ func (g *Gateway) routeFor(job, addr string) (string, error) {
 	}
 	found.refused.Add(1)
 	return "", fmt.Errorf("dial %s: private endpoint to %s is %s: %w",
-		addr, found.Resource, found.status, ErrNoRoute)
+		addr, found.Resource, found.state(), ErrNoRoute)
 }
 
 // OpenFile returns the open gate an isolated job uses for a file-based
@@ -287,7 +323,7 @@ func (g *Gateway) OpenFile(job string) func(ctx context.Context, path string) er
 				continue
 			}
 			found = r
-			if r.status == Approved {
+			if r.status == Approved && !r.cut {
 				r.opens.Add(1)
 				return nil
 			}
@@ -297,7 +333,7 @@ func (g *Gateway) OpenFile(job string) func(ctx context.Context, path string) er
 		}
 		found.refused.Add(1)
 		return fmt.Errorf("open %s: private endpoint to %s is %s: %w",
-			path, found.Resource, found.status, ErrNoRoute)
+			path, found.Resource, found.state(), ErrNoRoute)
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/bacport/bacport/internal/auth"
 	"github.com/bacport/bacport/internal/jobs"
 	"github.com/bacport/bacport/internal/portal"
+	"github.com/bacport/bacport/internal/privatelink"
 	"github.com/bacport/bacport/internal/store"
 )
 
@@ -51,9 +52,12 @@ type Config struct {
 	// JobBandwidth caps how many bytes per second each job moves through
 	// its package; 0 means no limit.
 	JobBandwidth int64
-	RetryAfter   time.Duration // polling interval advised to API clients
-	Log          *slog.Logger
-	Out          io.Writer // where the start-up banner goes
+	// ApprovalTimeout is how long an isolated job waits for its private
+	// endpoint connections to be approved; 0 means the default, 24h.
+	ApprovalTimeout time.Duration
+	RetryAfter      time.Duration // polling interval advised to API clients
+	Log             *slog.Logger
+	Out             io.Writer // where the start-up banner goes
 }
 
 // Endpoints is the content of <data-dir>/endpoints.json.
@@ -150,9 +154,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
 		return fmt.Errorf("create temporary directory: %w", err)
 	}
+	gateway := privatelink.NewGateway(log.With("component", "gateway"))
+	defer gateway.Close()
+	links, err := privatelink.New(ctx, privatelink.Config{Store: st, Gateway: gateway,
+		ApprovalTimeout: cfg.ApprovalTimeout, Log: log.With("component", "privatelink")})
+	if err != nil {
+		return err
+	}
 	runner, err := jobs.New(ctx, jobs.Config{
 		Store: st, DataPath: newDataPath(tmpDir, cfg.JobBandwidth), Workers: cfg.Workers,
-		Log: log.With("component", "jobs"),
+		Gate: links, Router: links, Log: log.With("component", "jobs"),
 	})
 	if err != nil {
 		return err
@@ -162,6 +173,8 @@ func Run(ctx context.Context, cfg Config) error {
 		EngineDir: engineDir, RetryAfter: cfg.RetryAfter, Log: log.With("component", "api"),
 	})
 	runner.OnSucceeded(apiSrv.RecordImported)
+	links.Register(apiSrv)
+	go links.Run(ctx)
 	if err := apiSrv.RestoreAccounts(ctx); err != nil {
 		return fmt.Errorf("restore storage accounts: %w", err)
 	}

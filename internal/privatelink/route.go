@@ -1,0 +1,292 @@
+package privatelink
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bacport/bacport/internal/jobs"
+	"github.com/bacport/bacport/internal/store"
+)
+
+// Route makes an isolated job's endpoints its only routes: the engine is
+// dialled (or, for SQLite, its files opened) and the storage account
+// reached only through the gateway, which refuses every other address.
+func (s *Service) Route(ctx context.Context, t *jobs.Task) error {
+	op := t.Op
+	if op.Request.NetworkIsolation == nil {
+		return nil
+	}
+	conns, err := connsOfOperation(ctx, s.store.Reader(), op.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.verdict(op, conns); err != nil {
+		return err
+	}
+	if !allApproved(conns) {
+		return jobs.Errorf(CodeRejected, nil, "the private endpoint connections of the job are not "+
+			"both approved; the job cannot run")
+	}
+	s.sync(conns)
+
+	if t.Engine.Driver == "sqlite" {
+		t.Engine.Config.OpenFile = s.gw.OpenFile(op.ID)
+	} else {
+		t.Engine.Config.Dial = s.gw.Dialer(op.ID)
+	}
+	t.Storage.Dial = s.gw.Dialer(op.ID)
+	return nil
+}
+
+// Done deletes an isolated job's connections when its run ends, however
+// it ended. A run that failed because an owner rejected or deleted one of
+// its connections meanwhile is recorded as failed for that reason, which
+// the data path's own error (a cut connection) would not say.
+func (s *Service) Done(ctx context.Context, t *jobs.Task, result error) {
+	op := t.Op
+	if op.Request.NetworkIsolation == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if result != nil {
+		if conns, err := connsOfOperation(ctx, s.store.Reader(), op.ID); err == nil {
+			if c := cutBy(conns); c != nil {
+				s.failCut(ctx, op.ID, c)
+			}
+		}
+	}
+	s.cleanup(ctx, op.ID)
+}
+
+// cutBy returns the connection whose rejection or deletion cut a job.
+func cutBy(conns []*Connection) *Connection {
+	for _, c := range conns {
+		if c.Status == Rejected || c.Status == Disconnected {
+			return c
+		}
+	}
+	return nil
+}
+
+// failCut ends an operation as failed because c was rejected or deleted
+// during its run. The runner's own record of the failure, which follows,
+// leaves an ended operation as it is.
+func (s *Service) failCut(ctx context.Context, opID string, c *Connection) {
+	code, what := CodeRejected, "rejected"
+	if c.Status == Disconnected {
+		code, what = CodeDeleted, "deleted"
+	}
+	msg := fmt.Sprintf("private endpoint connection %s on %s was %s by %s during the job; "+
+		"its route was cut and the job stopped; what it had done was removed", c.Name, c.Resource,
+		what, or(c.DecidedBy, "its owner"))
+	_, err := s.store.Update(ctx, opID, func(tx *sql.Tx, op *store.Operation) error {
+		if store.Terminal(op.Status) {
+			return nil
+		}
+		now := time.Now().UTC()
+		op.Status, op.FinishedAt = store.StatusFailed, &now
+		op.Error = &store.OperationErr{Code: code, Message: msg}
+		return s.store.AddHistory(ctx, tx, op, "failed", code+": "+msg)
+	})
+	if err != nil {
+		s.log.Error("record cut job", "operation", opID, "err", err)
+	}
+}
+
+// cleanup deletes every live connection of an operation, keeping their
+// final states and traffic in the history.
+func (s *Service) cleanup(ctx context.Context, opID string) {
+	ctx = context.WithoutCancel(ctx)
+	err := s.store.InTx(ctx, func(tx *sql.Tx) error {
+		conns, err := connsOfOperation(ctx, tx, opID)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		var notes []string
+		for _, c := range conns {
+			if c.Deleted != nil {
+				s.gw.Remove(c.ID)
+				continue
+			}
+			st := s.gw.Remove(c.ID)
+			c.Deleted, c.Traffic = &now, &st
+			if err := putConn(ctx, tx, c); err != nil {
+				return err
+			}
+			if err := refreshEmbedded(ctx, s.store, tx, c.ResourceID); err != nil {
+				return err
+			}
+			notes = append(notes, describe(c))
+		}
+		if len(notes) == 0 {
+			return nil
+		}
+		return s.noteOperation(ctx, tx, opID, conns, "privateEndpointsDeleted",
+			"private endpoint connections deleted: "+strings.Join(notes, "; "))
+	})
+	if err != nil {
+		s.log.Error("delete private endpoint connections", "operation", opID, "err", err)
+		return
+	}
+}
+
+func describe(c *Connection) string {
+	msg := fmt.Sprintf("%s on %s (final state %s)", c.Name, c.Resource, c.Status)
+	if t := c.Traffic; t != nil {
+		msg += fmt.Sprintf(": %d connections, %d bytes in, %d bytes out, %d file opens, %d refused",
+			t.Conns, t.BytesIn, t.BytesOut, t.Opens, t.Refused)
+	}
+	return msg
+}
+
+// ErrNoConnection means no live connection has the given id.
+var ErrNoConnection = errors.New("no such private endpoint connection")
+
+// Decide approves or rejects a connection on behalf of who. Rejecting an
+// approved connection cuts its route at once and fails the job using it.
+func (s *Service) Decide(ctx context.Context, id string, st Status, description, who string) (*Connection, error) {
+	var c *Connection
+	err := s.store.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = getConn(ctx, tx, id)
+		if store.IsNotFound(err) {
+			return ErrNoConnection
+		}
+		if err != nil {
+			return err
+		}
+		if !CanChange(c.Status, st) {
+			return fmt.Errorf("set connection %s from %s to %s: %w", c.Name, c.Status, st, ErrTransition)
+		}
+		changed := c.Status != st
+		c.Status, c.DecidedBy = st, who
+		if description != "" {
+			c.Description = description
+		}
+		if err := putConn(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := refreshEmbedded(ctx, s.store, tx, c.ResourceID); err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		all, err := connsOfOperation(ctx, tx, c.OperationID)
+		if err != nil {
+			return err
+		}
+		return s.noteOperation(ctx, tx, c.OperationID, all, "privateEndpoint"+string(st),
+			fmt.Sprintf("private endpoint connection %s on %s %s by %s", c.Name, c.Resource,
+				strings.ToLower(string(st)), who))
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.sync([]*Connection{c})
+	s.log.Info("private endpoint connection decided", "endpoint", c.ID, "status", st, "by", who)
+	if st == Rejected {
+		// The job fails without this route; cutting its others too stops
+		// it at once, even where the cut route carries nothing live (a
+		// SQLite file already open).
+		s.gw.CutJob(c.OperationID)
+	}
+	return c, nil
+}
+
+// Delete deletes a connection on behalf of who. Its route is cut at once
+// and the job it serves fails.
+func (s *Service) Delete(ctx context.Context, id, who string) error {
+	var c *Connection
+	err := s.store.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = getConn(ctx, tx, id)
+		if store.IsNotFound(err) {
+			return ErrNoConnection
+		}
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		st := s.gw.Remove(c.ID)
+		c.Status, c.Deleted, c.Traffic, c.DecidedBy = Disconnected, &now, &st, who
+		if err := putConn(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := refreshEmbedded(ctx, s.store, tx, c.ResourceID); err != nil {
+			return err
+		}
+		all, err := connsOfOperation(ctx, tx, c.OperationID)
+		if err != nil {
+			return err
+		}
+		return s.noteOperation(ctx, tx, c.OperationID, all, "privateEndpointDeleted",
+			fmt.Sprintf("private endpoint connection %s on %s deleted by %s", c.Name, c.Resource, who))
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("private endpoint connection deleted", "endpoint", c.ID, "by", who)
+	s.gw.CutJob(c.OperationID)
+	return nil
+}
+
+// Run deletes, until ctx ends, the connections of operations that ended
+// without their job seeing it (cancelled while held, failed before its
+// run). Jobs delete their own connections when their run ends.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.sweep(ctx)
+	}
+}
+
+func (s *Service) sweep(ctx context.Context) {
+	conns, err := liveConns(ctx, s.store.Reader())
+	if err != nil {
+		s.log.Warn("sweep private endpoint connections", "err", err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, c := range conns {
+		if seen[c.OperationID] {
+			continue
+		}
+		seen[c.OperationID] = true
+		op, err := s.store.GetOperation(ctx, c.OperationID)
+		if err == nil && !store.Terminal(op.Status) {
+			continue
+		}
+		if err != nil && !store.IsNotFound(err) {
+			continue
+		}
+		s.cleanup(ctx, c.OperationID)
+	}
+}
+
+// History lists an operation's connections, deleted ones included, with
+// their final states and traffic.
+func (s *Service) History(ctx context.Context, opID string) ([]*Connection, error) {
+	conns, err := connsOfOperation(ctx, s.store.Reader(), opID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range conns {
+		if c.Deleted == nil {
+			st := s.gw.Stats(c.ID)
+			c.Traffic = &st
+		}
+	}
+	return sortConns(conns), nil
+}
