@@ -18,6 +18,8 @@
 //   - wrong password, unreachable server and missing database fail with the
 //     matching sentinel error and never with the password in the text;
 //   - writes to the source while an export runs do not tear its snapshot;
+//   - after an import, a row inserted without an identity value is
+//     numbered past the loaded maximum;
 //   - every shared fixture package imports (with Config.Lossy) with the
 //     row counts of §1 of docs/bacpac-format.md, and the cells of
 //     BACPACToD-Test equal its expected CSVs, by instant or to the
@@ -121,6 +123,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("AbortEmptiesExisting", func(t *testing.T) { testAbortEmptiesExisting(t, h) })
 	t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, h) })
 	t.Run("DirectRoundTrip", func(t *testing.T) { testDirectRoundTrip(t, h) })
+	t.Run("IdentityPastMax", func(t *testing.T) { testIdentityPastMax(t, h) })
 	runPipelineTests(t, h)
 }
 
