@@ -93,7 +93,8 @@ func TestPortal_Browser(t *testing.T) {
 
 // privateLink: with allow-Azure-services off a plain export is refused at
 // once, while an isolated one holds, is approved in the Private Link
-// Center and completes; another, rejected on the server's page, fails.
+// Center and completes; another, cancelled while held, leaves no pending
+// connection behind; a third, rejected on the server's page, fails.
 func (e *portalEnv) privateLink() {
 	t := e.t
 	e.do("turn allow Azure services off",
@@ -118,6 +119,15 @@ func (e *portalEnv) privateLink() {
 	e.do("see the endpoints on the operation page",
 		goTo("#/operation/"+id),
 		until(`document.querySelectorAll("#op-endpoints .status-Approved").length === 2`, 10*time.Second),
+	)
+
+	id = e.startExport("sales", true)
+	e.waitHeld(id)
+	e.do("cancel the held export",
+		click(fmt.Sprintf(`#history tr[data-id=%q] button.cancel`, id)),
+		until(historyRow(id)+`?.dataset.status === "Cancelled"`, 15*time.Second),
+		click(`nav a[href="#/privatelink"]`),
+		until(fmt.Sprintf(`!!document.querySelector("table.pecs") && !document.querySelector('table.pecs tr[data-id$="importexport-%s"]')`, id), 15*time.Second),
 	)
 
 	id = e.startExport("sales", true)
@@ -470,8 +480,8 @@ func (e *portalEnv) importNew(db, blobURI string) {
 		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
 		click("#import-link"),
 		chromedp.WaitVisible(chromedp.CSS("#import-form")),
+		until(fmt.Sprintf(`document.querySelector("#storageUri")?.value === %q`, blobURI), 5*time.Second),
 		set("#databaseName", db),
-		set("#storageUri", blobURI),
 		set("#backupStorageRedundancy", "Local"),
 		click("#import-form-submit"),
 		until(`location.hash.startsWith("#/history/")`, 15*time.Second),

@@ -316,14 +316,22 @@ async function decide(id, status, refresh) {
   } catch (err) { report(err); }
 }
 
-async function privateLinkCenterView() {
+// privateLinkCenterView lists the pending connections the caller may act
+// on. It looks again every 2 s and redraws only when the list changed, so
+// a button does not move under the pointer.
+async function privateLinkCenterView(shown) {
+  const hash = location.hash;
   const list = await optional(api("GET", `/subscriptions/${state.subscription}/providers/Bacport/privateEndpointConnections?status=Pending`));
-  show(el("h1", {}, "Private Link Center"),
-    el("p", { class: "note" }, "Private endpoints that isolated import and export jobs asked for, on the SQL servers " +
-      "and storage accounts you may approve. A job runs once both of its endpoints are approved; rejecting either fails it."),
-    el("button", { class: "small", id: "plc-refresh", onclick: () => route() }, "Refresh"),
-    list ? pecTable(list.data.value || [], privateLinkCenterView)
-      : el("p", { class: "note" }, "This bacport serves no private endpoint connections."));
+  const value = list ? list.data.value || [] : null;
+  const key = JSON.stringify(value && value.map(c => [c.id, pecState(c)]));
+  if (key !== shown) {
+    show(el("h1", {}, "Private Link Center"),
+      el("p", { class: "note" }, "Private endpoints that isolated import and export jobs asked for, on the SQL servers " +
+        "and storage accounts you may approve. A job runs once both of its endpoints are approved; rejecting either fails it."),
+      value ? pecTable(value, () => privateLinkCenterView())
+        : el("p", { class: "note" }, "This bacport serves no private endpoint connections."));
+  }
+  if (value) refreshWhile("plc", hash, 2000, () => privateLinkCenterView(key));
 }
 
 // ----- import / export forms -----
@@ -350,6 +358,17 @@ function transferFields(rg, server, accounts, defaultBlob) {
     const ep = (a.properties.primaryEndpoints || {}).blob || "";
     f.storageUri.value = ep + defaultBlob;
     f.storageAccountId.value = a.id;
+  });
+  // A typed or picked URI selects the account that serves it, whose key
+  // and resource ID the request then uses.
+  f.storageUri.addEventListener("change", () => {
+    const uri = f.storageUri.value.toLowerCase();
+    const a = accounts.find(a => {
+      const ep = ((a.properties.primaryEndpoints || {}).blob || "").toLowerCase();
+      return ep && uri.startsWith(ep);
+    });
+    f.account.value = a ? a.id : "";
+    if (a) f.storageAccountId.value = a.id;
   });
   if (accounts.length) { f.account.value = accounts[0].id; f.account.dispatchEvent(new Event("change")); }
   const plBox = el("div", { class: "pl-fields", id: "pl-fields", hidden: true },
@@ -410,8 +429,23 @@ async function exportView(rg, server, db) {
     serverPath(rg, server) + `/databases/${encodeURIComponent(db)}/export`, rg, server, "Export");
 }
 
+// recentPackages lists the blobs of the server's completed exports, newest
+// first, so an import can pick one instead of typing its URL.
+async function recentPackages(rg, server) {
+  const h = await optional(api("GET", serverPath(rg, server) + "/importExportHistory?type=export&status=Completed&top=20"));
+  const uris = ((h && h.data.value) || []).map(x => x.properties.blobUri).filter(Boolean);
+  return [...new Set(uris)];
+}
+
 async function importView(rg, server, into) {
-  const f = transferFields(rg, server, await storageAccounts(), "bacpacs/");
+  const [accounts, recent] = await Promise.all([storageAccounts(), recentPackages(rg, server)]);
+  const f = transferFields(rg, server, accounts, "bacpacs/");
+  if (recent.length) {
+    f.storageUri.setAttribute("list", "recent-packages");
+    f.storageUri.value = recent[0];
+    f.storageUri.dispatchEvent(new Event("change"));
+    f.nodes.push(el("datalist", { id: "recent-packages" }, recent.map(u => el("option", { value: u }))));
+  }
   if (into) {
     return transferForm("import-form", `Import into the empty database ${into}`, null, f,
       serverPath(rg, server) + `/databases/${encodeURIComponent(into)}/import`, rg, server, "Import");
@@ -440,7 +474,12 @@ async function importView(rg, server, into) {
 // refreshWhile re-renders a page every ms while its hash stays current.
 function refreshWhile(key, hash, ms, fn) {
   clearTimeout(refreshWhile[key]);
-  refreshWhile[key] = setTimeout(() => { if (location.hash === hash) fn().catch(report); }, ms);
+  refreshWhile[key] = setTimeout(() => {
+    if (location.hash !== hash) return;
+    // A failed refresh (the server restarting, say) shows the error and
+    // tries again, more slowly.
+    fn().catch(err => { report(err); refreshWhile(key, hash, Math.min(ms * 2, 15000), fn); });
+  }, ms);
 }
 
 async function cancelOp(id, refresh) {
