@@ -59,3 +59,19 @@ func TestMain_ExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// bash and zsh completion scripts are generated, and flags with fixed
+// choices complete them.
+func TestCompletion_BashAndZsh(t *testing.T) {
+	for shell, want := range map[string]string{"bash": "__start_bacport", "zsh": "#compdef bacport"} {
+		code, out, errs := run(t, "completion", shell)
+		if code != ExitOK || !strings.Contains(out, want) {
+			t.Errorf("bacport completion %s: exit %d, %d bytes, stderr %q; want a script with %q",
+				shell, code, len(out), errs, want)
+		}
+	}
+	code, out, _ := run(t, "__complete", "sql", "db", "import", "--storage-key-type", "")
+	if code != ExitOK || !strings.Contains(out, "StorageAccessKey\nSharedAccessKey\n") {
+		t.Errorf("completing --storage-key-type: exit %d, %q", code, out)
+	}
+}

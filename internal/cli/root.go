@@ -69,6 +69,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newServeCmd())
 	addClientCmds(root) // client.go: verbs that talk to a bacport server
 	markArgsAsUsage(root)
+	addCompletions(root) // completion.go
 	return root
 }
 
