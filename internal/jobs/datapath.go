@@ -31,6 +31,10 @@ type Task struct {
 	Storage  StorageRef
 	Progress *Progress
 	Log      *slog.Logger
+	// Stop ends the run at once by cancelling its context with err as the
+	// cause. A Router calls it when a route the run needs is withdrawn (a
+	// private endpoint rejected mid-job). Nil for preflight tasks.
+	Stop func(err error)
 
 	// commit marks the run's point of no return; nil for preflight tasks.
 	commit func(ctx context.Context) error

@@ -85,6 +85,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if task == nil {
 		return nil // failed as interrupted too often
 	}
+	task.Stop = cancel
 	err = r.run(runCtx, task)
 	if r.cfg.Router != nil {
 		r.cfg.Router.Done(context.WithoutCancel(ctx), task, err)
