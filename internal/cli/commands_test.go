@@ -184,7 +184,9 @@ func TestCommands_ResourcesAgainstServe(t *testing.T) {
 			t.Errorf("operation list --all of db3 = %+v, want the import, Succeeded", ops.Value)
 		}
 		var hist struct {
-			Value []struct{ Properties struct{ RequestType, DatabaseName, Status string } } `json:"value"`
+			Value []struct {
+				Properties struct{ RequestType, DatabaseName, Status string }
+			} `json:"value"`
 		}
 		e.mustJSON(&hist, append([]string{"sql", "server", "import-export-history", "--type", "export"},
 			srv...)...)
