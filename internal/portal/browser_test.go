@@ -94,7 +94,8 @@ func TestPortal_Browser(t *testing.T) {
 // privateLink: with allow-Azure-services off a plain export is refused at
 // once, while an isolated one holds, is approved in the Private Link
 // Center and completes; another, cancelled while held, leaves no pending
-// connection behind; a third, rejected on the server's page, fails.
+// connection behind; a third, rejected on the server's page, fails; and
+// with the account's network rules closed a plain export is refused again.
 func (e *portalEnv) privateLink() {
 	t := e.t
 	e.do("turn allow Azure services off",
@@ -137,6 +138,24 @@ func (e *portalEnv) privateLink() {
 	if msg := e.waitEnded(id, "Failed"); !strings.Contains(msg, "rejected") {
 		t.Fatalf("rejected export failed with %q; want the rejection named", msg)
 	}
+
+	e.do("close the storage account to Azure services",
+		goTo(fmt.Sprintf("#/account/%s/%s", rg, acctName)),
+		until(`document.querySelector("#default-action")?.textContent === "Allow"`, 10*time.Second),
+		click("#toggle-default-action"),
+		until(`document.querySelector("#default-action")?.textContent === "Deny"`, 10*time.Second),
+		click("#toggle-bypass"),
+		until(`document.querySelector("#bypass")?.textContent === "No"`, 10*time.Second),
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		until(`document.querySelector("#allow-azure")?.textContent === "No"`, 10*time.Second),
+		click("#toggle-allow"),
+		until(`document.querySelector("#allow-azure")?.textContent === "Yes"`, 10*time.Second),
+	)
+	e.openExport("sales", false)
+	e.do("see a plain export refused by the account's network rules",
+		click("#export-form-submit"),
+		until(`document.querySelector("#messages .error")?.textContent.includes("storage account `+acctName+`")`, 15*time.Second),
+	)
 }
 
 // startServer runs server.Run in this process on free loopback ports.
