@@ -61,8 +61,9 @@ type env struct {
 }
 
 // startServe starts a fresh `bacport serve` in a temporary data directory,
-// stops it when the test ends, and logs the profile in.
-func startServe(t *testing.T) *env {
+// with any extra serve flags, stops it when the test ends, and logs the
+// profile in.
+func startServe(t *testing.T, flags ...string) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
 	e.bin = filepath.Join(bacportBin(t), "bacport")
@@ -73,8 +74,9 @@ func startServe(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(e.bin, "serve", "--data-dir", e.dataDir, "--listen", "127.0.0.1:0",
-		"--blob-listen", "127.0.0.1:0", "--poll-interval", "200ms", "--log-level", "warn")
+	args := append([]string{"serve", "--data-dir", e.dataDir, "--listen", "127.0.0.1:0",
+		"--blob-listen", "127.0.0.1:0", "--poll-interval", "200ms", "--log-level", "warn"}, flags...)
+	cmd := exec.Command(e.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

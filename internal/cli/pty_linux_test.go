@@ -81,11 +81,12 @@ var percentRE = regexp.MustCompile(`\]\s+(\d+\.\d)%`)
 // On a terminal, --wait draws one progress line and redraws it in place
 // (carriage return, erase line) as the percentage moves, ending at 100%.
 func TestFollow_DrawsProgressBarOnTerminal(t *testing.T) {
-	e := startServe(t)
+	// The job must outlast a few progress updates: the server paces jobs,
+	// and should the machine still be quicker than the pace, the package
+	// grows until the job outlasts them.
+	e := startServe(t, "--job-bandwidth", "1MiB")
 	key := e.setup("rg1", "srv1", "acct1")
 
-	// The job must outlast a few progress updates; grow the package until
-	// it does rather than betting on the machine's speed.
 	rows := 20000
 	for attempt := 1; ; attempt++ {
 		seed := filepath.Join(e.dir, fmt.Sprintf("seed%d.bacpac", attempt))
