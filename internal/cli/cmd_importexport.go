@@ -35,7 +35,8 @@ func (f *transferFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.login, "administrator-login", "", "SQL administrator login")
 	fl.StringVar(&f.password, "administrator-login-password", "",
 		"SQL administrator password (or $BACPORT_ADMINISTRATOR_LOGIN_PASSWORD, or a prompt; never echoed)")
-	fl.StringVar(&f.authenticationType, "authentication-type", "Sql", "Sql or ADPassword")
+	fl.StringVar(&f.authenticationType, "authentication-type", "Sql",
+		"Sql: administrator login and password (the one type bacport supports)")
 	fl.BoolVar(&f.isolation, "use-network-isolation", false, "run the job over private endpoints (Private Link)")
 	fl.StringVar(&f.storageAccountID, "storage-account-resource-id-for-private-link", "",
 		"resource ID of the storage account of --storage-uri")
@@ -48,8 +49,11 @@ func (f *transferFlags) body(cmd *cobra.Command) (map[string]any, error) {
 	if f.storageURI == "" {
 		return nil, usageError{errors.New("--storage-uri is required")}
 	}
-	switch f.storageKeyType {
-	case "StorageAccessKey", "SharedAccessKey":
+	switch strings.ToLower(f.storageKeyType) {
+	case "storageaccesskey":
+		f.storageKeyType = "StorageAccessKey"
+	case "sharedaccesskey":
+		f.storageKeyType = "SharedAccessKey"
 	default:
 		return nil, usageError{fmt.Errorf("--storage-key-type must be StorageAccessKey or SharedAccessKey, not %q", f.storageKeyType)}
 	}
@@ -89,6 +93,20 @@ func newExportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Export a database to a BACPAC in blob storage (New-AzSqlDatabaseExport)",
+		Long: `Export a database to a BACPAC package in blob storage, as New-AzSqlDatabaseExport
+does: each cmdlet parameter is a kebab-case flag (-StorageKeyType is
+--storage-key-type, and so on).
+
+The storage key and the administrator password can come from a flag, from
+$BACPORT_STORAGE_KEY and $BACPORT_ADMINISTRATOR_LOGIN_PASSWORD, or from a
+prompt on a terminal; they are never echoed.
+
+Without --wait the command prints the operation's status link and request
+ID and returns. With --wait it follows the job live (a progress bar on a
+terminal, plain lines otherwise) and exits 0 when it completes, 1 when it
+fails and 3 when it is cancelled. With --use-network-isolation the job waits
+until the private endpoints bacport creates on the server and the storage
+account are approved; --wait names them and prints the approve commands.`,
 		Example: `  bacport sql db export -g rg1 -s srv1 -d db1 --storage-uri https://127.0.0.1:10443/acct1/bacpacs/db1.bacpac \
       --storage-key "$KEY" --administrator-login admin1 --wait`,
 		Args: cobra.NoArgs,
@@ -116,6 +134,17 @@ func newImportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import",
 		Short: "Import a BACPAC into a new database (New-AzSqlDatabaseImport) or an empty one (--existing)",
+		Long: `Import a BACPAC package from blob storage into a new database, as
+New-AzSqlDatabaseImport does (--database-name, --edition,
+--service-objective-name, --database-max-size-bytes), or with --existing into
+an existing empty database, as New-AzSqlDatabaseImportExisting does.
+
+Unlike the original service, bacport lets an import over Private Link
+choose --backup-storage-redundancy, and imports into a new database with
+network isolation through the REST API too.
+
+Secrets, --wait, exit codes and network isolation work as for export (see
+` + "`bacport sql db export --help`" + `).`,
 		Example: `  bacport sql db import -g rg1 -s srv1 -d db2 --edition GeneralPurpose --service-objective-name GP_Gen5_2 \
       --database-max-size-bytes 1073741824 --storage-uri https://127.0.0.1:10443/acct1/bacpacs/db1.bacpac \
       --storage-key "$KEY" --administrator-login admin1 --wait
@@ -128,6 +157,11 @@ func newImportCmd() *cobra.Command {
 				return err
 			}
 			if existing {
+				if edition != "" || objective != "" || redundancy != "" || maxSize > 0 {
+					return usageError{errors.New("--edition, --service-objective-name, " +
+						"--database-max-size-bytes and --backup-storage-redundancy describe a new " +
+						"database; leave them out with --existing")}
+				}
 				path, err := f.path(c)
 				if err != nil {
 					return err

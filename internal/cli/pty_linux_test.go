@@ -11,8 +11,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -53,6 +55,13 @@ func ioctl(f *os.File, req uintptr, arg unsafe.Pointer) error {
 // returns everything it drew.
 func (e *env) runInPTY(args ...string) (int, string) {
 	e.t.Helper()
+	return e.answerInPTY("", "", args...)
+}
+
+// answerInPTY runs bacport on a terminal and, once it has drawn prompt,
+// types answer.
+func (e *env) answerInPTY(prompt, answer string, args ...string) (int, string) {
+	e.t.Helper()
 	master, slave, err := openPTY()
 	if err != nil {
 		e.t.Skipf("no pseudo-terminal: %v", err)
@@ -65,15 +74,44 @@ func (e *env) runInPTY(args ...string) (int, string) {
 		e.t.Fatal(err)
 	}
 	slave.Close()
-	var out bytes.Buffer
+	var out lockedBuffer
 	copied := make(chan struct{})
 	go func() {
 		io.Copy(&out, master) // ends with EIO once the child closes the terminal
 		close(copied)
 	}()
+	if prompt != "" {
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(out.String(), prompt) {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				e.t.Fatalf("bacport %s never prompted %q; drew %q", strings.Join(args, " "), prompt, out.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		master.Write([]byte(answer + "\r"))
+	}
 	cmd.Wait()
 	<-copied
 	return cmd.ProcessState.ExitCode(), out.String()
+}
+
+// lockedBuffer is written by the terminal reader while the test looks.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 var percentRE = regexp.MustCompile(`\]\s+(\d+\.\d)%`)
@@ -166,5 +204,23 @@ func TestFollow_PlainLinesWhenPiped(t *testing.T) {
 	}
 	if !strings.Contains(out, "Status                       : Completed") {
 		t.Errorf("stdout lacks the final status:\n%s", out)
+	}
+}
+
+// Without the flag or the environment variable, the administrator password
+// is asked for on the terminal and never echoed.
+func TestSecret_PromptedWithoutEcho(t *testing.T) {
+	e := startServe(t)
+	const pw = "Typed-In-Secret-9"
+	code, drawn := e.answerInPTY("administrator login password: ", pw,
+		"sql", "server", "create", "-g", "rg1", "-s", "srvp", "--administrator-login", "admin1")
+	if code != 0 {
+		t.Fatalf("server create with a typed password: exit %d; drew %q", code, drawn)
+	}
+	if strings.Contains(drawn, pw) {
+		t.Errorf("the typed password was echoed: %q", drawn)
+	}
+	if !strings.Contains(drawn, "srvp") {
+		t.Errorf("server create did not show the new server: %q", drawn)
 	}
 }
