@@ -21,7 +21,12 @@
 // read in parallel all see one moment while writers pause only for that
 // instant. Without the RELOAD privilege the export reads through a single
 // snapshot connection. Each table is one unbuffered SELECT over the text
-// protocol, parsed cell by cell from its exact text.
+// protocol, parsed cell by cell from its exact text. A table larger than
+// Driver.SplitBytes (DefaultSplitBytes, by information_schema's
+// DATA_LENGTH) whose primary key is one integer column is read in
+// Driver.SplitParts key ranges (BETWEEN bounds from the snapshot's MIN and
+// MAX) on as many free snapshot connections at once; an even split of the
+// key span, so gaps in the keys make some ranges smaller.
 //
 // Every column records its exact MySQL type (with character set and
 // collation) as "mysql:<type>", plus its default and ON UPDATE clause, and
@@ -109,8 +114,8 @@
 //
 // # Limitations
 //
-//   - A large table is read by one SELECT on one connection; it is not
-//     split into key ranges (tables are read in parallel).
+//   - A large table without a single-column integer primary key is read by
+//     one SELECT on one connection (tables are still read in parallel).
 //   - MySQL has no schemas: tables of every schema land in one database; a
 //     name used in two schemas becomes schema_name outside dbo.
 //   - CHAR columns drop trailing blanks when read, as MySQL does; SQL

@@ -38,6 +38,13 @@ type Driver struct {
 	// dropped. Without it such a value fails the import. The DSN parameter
 	// "fraction=truncate" sets it, and so does engine.Config.Lossy.
 	TruncateFractions bool
+	// SplitBytes is the table size above which an export reads a table
+	// with a single-column integer primary key in key ranges on several
+	// connections; zero means DefaultSplitBytes, negative never splits.
+	SplitBytes int64
+	// SplitParts is how many key ranges such a table is cut into; zero
+	// means the number of reading connections ("parallel").
+	SplitParts int
 }
 
 // New returns the MySQL/MariaDB driver.
@@ -60,6 +67,8 @@ type settings struct {
 	parallel    int
 	offsetToUTC bool
 	truncate    bool
+	splitBytes  int64
+	splitParts  int
 	tls         string
 	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -81,6 +90,8 @@ func (d *Driver) resolve(cfg engine.Config) (*settings, error) {
 		parallel:    d.Parallel,
 		offsetToUTC: d.OffsetToUTC || cfg.Lossy,
 		truncate:    d.TruncateFractions || cfg.Lossy,
+		splitBytes:  d.SplitBytes,
+		splitParts:  d.SplitParts,
 		dial:        cfg.Dial,
 	}
 	if s.addr == "" {
@@ -132,6 +143,9 @@ func (d *Driver) resolve(cfg engine.Config) (*settings, error) {
 	}
 	if s.parallel <= 0 {
 		s.parallel = runtime.NumCPU()
+	}
+	if s.splitParts <= 0 {
+		s.splitParts = s.parallel
 	}
 	return s, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
@@ -135,24 +136,15 @@ func (src *source) Model(ctx context.Context) (*bacpac.Model, error) {
 }
 
 // Rows streams a table with one unbuffered SELECT through the text
-// protocol; every cell is parsed from its exact text.
+// protocol; every cell is parsed from its exact text. A table larger than
+// the split size with a single-column integer primary key is read in key
+// ranges on several snapshot connections at once (see split.go).
 func (src *source) Rows(ctx context.Context, t *bacpac.Table, fn func(row []any) error) error {
-	cols := t.DataColumns()
-	kinds := make([]kind, len(cols))
-	exprs := make([]string, len(cols))
-	for i, c := range cols {
-		k, err := kindOf(c)
-		if err != nil {
-			return fmt.Errorf("read table %s: %w", t.Name, err)
-		}
-		kinds[i] = k
-		exprs[i] = quoteIdent(c.Name)
-		if k == kFloat {
-			// FLOAT's text form keeps 6 digits; DOUBLE's is exact.
-			exprs[i] = "CAST(" + exprs[i] + " AS DOUBLE)"
-		}
+	rd, err := newTableReader(src.db, t)
+	if err != nil {
+		return err
 	}
-	if len(cols) == 0 {
+	if rd == nil {
 		return nil
 	}
 	c, err := src.conn(ctx)
@@ -160,33 +152,78 @@ func (src *source) Rows(ctx context.Context, t *bacpac.Table, fn func(row []any)
 		return err
 	}
 	defer src.release(c)
-	query := "SELECT " + strings.Join(exprs, ", ") + " FROM " + quoteIdent(src.db) + "." +
-		quoteIdent(t.Name)
-	rows, err := c.QueryContext(ctx, query)
-	if err != nil {
+	if ranges, err := src.ranges(ctx, c, t, rd); err != nil {
 		return fmt.Errorf("read table %s: %w", t.Name, err)
+	} else if len(ranges) > 1 {
+		return src.readRanges(ctx, c, rd, ranges, fn)
+	}
+	var n atomic.Int64
+	return rd.read(ctx, c, "", &n, fn)
+}
+
+// tableReader reads rows of one table through a query.
+type tableReader struct {
+	table     string
+	cols      []*bacpac.Column
+	kinds     []kind
+	selectSQL string // SELECT … FROM db.table, without a WHERE clause
+	key       string // the quoted key column, when read in ranges
+}
+
+// newTableReader prepares the query of a table; nil when the table has no
+// data columns.
+func newTableReader(db string, t *bacpac.Table) (*tableReader, error) {
+	cols := t.DataColumns()
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	rd := &tableReader{table: t.Name, cols: cols, kinds: make([]kind, len(cols))}
+	exprs := make([]string, len(cols))
+	for i, c := range cols {
+		k, err := kindOf(c)
+		if err != nil {
+			return nil, fmt.Errorf("read table %s: %w", t.Name, err)
+		}
+		rd.kinds[i] = k
+		exprs[i] = quoteIdent(c.Name)
+		if k == kFloat {
+			// FLOAT's text form keeps 6 digits; DOUBLE's is exact.
+			exprs[i] = "CAST(" + exprs[i] + " AS DOUBLE)"
+		}
+	}
+	rd.selectSQL = "SELECT " + strings.Join(exprs, ", ") + " FROM " + quoteIdent(db) + "." +
+		quoteIdent(t.Name)
+	return rd, nil
+}
+
+// read runs the query with an optional WHERE clause on c and calls fn per
+// row. n numbers the rows for errors; ranges read at once share it.
+func (rd *tableReader) read(ctx context.Context, c *sql.Conn, where string, n *atomic.Int64,
+	fn func(row []any) error) error {
+	rows, err := c.QueryContext(ctx, rd.selectSQL+where)
+	if err != nil {
+		return fmt.Errorf("read table %s: %w", rd.table, err)
 	}
 	defer rows.Close()
-	raw := make([]sql.RawBytes, len(cols))
-	dest := make([]any, len(cols))
+	raw := make([]sql.RawBytes, len(rd.cols))
+	dest := make([]any, len(rd.cols))
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	row := make([]any, len(cols))
-	var n int64
+	row := make([]any, len(rd.cols))
 	for rows.Next() {
-		n++
+		k := n.Add(1)
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("read table %s row %d: %w", t.Name, n, err)
+			return fmt.Errorf("read table %s row %d: %w", rd.table, k, err)
 		}
 		for i, b := range raw {
 			if b == nil {
 				row[i] = nil
 				continue
 			}
-			v, err := parseValue(kinds[i], b)
+			v, err := parseValue(rd.kinds[i], b)
 			if err != nil {
-				return &engine.ValueError{Table: t.Name, Column: cols[i].Name, Row: n, Err: err}
+				return &engine.ValueError{Table: rd.table, Column: rd.cols[i].Name, Row: k, Err: err}
 			}
 			row[i] = v
 		}
@@ -195,7 +232,7 @@ func (src *source) Rows(ctx context.Context, t *bacpac.Table, fn func(row []any)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read table %s: %w", t.Name, err)
+		return fmt.Errorf("read table %s: %w", rd.table, err)
 	}
 	return nil
 }
