@@ -1,10 +1,15 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"net"
+	"net/http"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
 	"github.com/bacport/bacport/internal/blob"
@@ -49,4 +54,27 @@ func storageError(err error, uri string) error {
 			"storageUri and that the account is up", uri)
 	}
 	return Errorf(CodeJobError, err, "the storage request for %s failed: %v", uri, err)
+}
+
+// probeBlockID names the block probeWrite stages. It has the length of the
+// IDs blob.Upload uses (16 bytes), because a blob's uncommitted blocks must
+// all have IDs of one length.
+var probeBlockID = base64.StdEncoding.EncodeToString([]byte("bacport-probe-01"))
+
+// probeWrite checks, before an export starts, that the credential may
+// write its package: it stages a one-byte block that is never committed.
+// A staged block is invisible; the storage service discards it (Azure
+// after a week), and the export's own upload never commits it.
+func probeWrite(ctx context.Context, acct *blob.Account, u blob.URI) error {
+	bb := acct.Client().ServiceClient().NewContainerClient(u.Container).NewBlockBlobClient(u.Blob)
+	_, err := bb.StageBlock(ctx, probeBlockID, streaming.NopCloser(bytes.NewReader([]byte{0})), nil)
+	if err == nil {
+		return nil
+	}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && (re.StatusCode == http.StatusForbidden || re.StatusCode == http.StatusUnauthorized) {
+		return Errorf(CodeStorageCredentials, err, "storageKey does not allow writing %s; give an "+
+			"account key, or a SAS with write and create permission", u.Blob)
+	}
+	return storageError(err, acct.Endpoint()+"/"+u.Container+"/"+u.Blob)
 }

@@ -81,6 +81,9 @@ func (x *Transfer) Check(ctx context.Context, t *Task) error {
 			return Errorf(CodeBlobExists, nil, "a blob already exists at %s; choose another storageUri "+
 				"or set overwrite to true", t.Storage.URI)
 		}
+		if err := probeWrite(ctx, acct, u); err != nil {
+			return err
+		}
 	} else {
 		if !exists {
 			return Errorf(CodeBlobNotFound, nil, "no package at %s; check storageUri", t.Storage.URI)

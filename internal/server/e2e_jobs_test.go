@@ -101,7 +101,12 @@ func TestServe_Durability(t *testing.T) {
 	rate := max(*props.ContentLength/jobSeconds, 16<<10)
 	capped := []string{"--job-bandwidth", strconv.FormatInt(rate, 10)}
 	t.Logf("package of %d rows: %d bytes; jobs capped at %d bytes/s", bigRows, *props.ContentLength, rate)
+	certBefore, err := os.ReadFile(e.p.ep.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.p.restart(capped...)
+	e.serveFiles(t, certBefore)
 
 	e.run(t, "second job on a busy database gets 409; cancel stops a running export", func(t *testing.T) {
 		poller, err := dbs.BeginExport(e.ctx, rg, srv, "big", e.exportDef("big-cancelled.bacpac"), nil)

@@ -445,6 +445,9 @@ func TestServe_SDK(t *testing.T) {
 		}
 	})
 
+	e.contractTests(t)
+	e.moreValidation(t)
+	e.keyTests(t)
 	e.accessTests(t)
 	e.secretTests(t)
 }
