@@ -23,6 +23,7 @@ func runPipelineTests(t *testing.T, h Harness) {
 	t.Run("SnapshotExport", func(t *testing.T) { testSnapshotExport(t, h) })
 	t.Run("Fixtures", func(t *testing.T) { testFixtures(t, h) })
 	t.Run("StrictFixture", func(t *testing.T) { testStrictFixture(t, h) })
+	t.Run("Big", func(t *testing.T) { testBig(t, h) })
 }
 
 // ExportFile exports the database cfg names to a package file in a
