@@ -132,6 +132,7 @@ fi
 step "4. Close the public path: a plain export is refused"
 bp sql server allow-azure-services off -g "$GROUP" -s "$SERVER"
 bp sql server public-network-access Disabled -g "$GROUP" -s "$SERVER"
+bp storage account update -g "$GROUP" -n "$ACCOUNT" --default-action Deny --bypass None
 if bp sql db export -g "$GROUP" -s "$SERVER" -d shop --storage-uri "$BLOB/$ACCOUNT/$CONTAINER/public.bacpac" \
 	--administrator-login walkadmin; then
 	fail "an export without network isolation ran although the server keeps the service out"

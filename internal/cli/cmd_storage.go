@@ -35,7 +35,7 @@ func newStorageCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "storage", Short: "Storage accounts and blobs"}
 	account := &cobra.Command{Use: "account", Short: "Manage storage accounts"}
 	account.AddCommand(newAccountCreateCmd(), newAccountShowCmd(), newAccountListCmd(),
-		newAccountDeleteCmd(), newKeysCmd())
+		newAccountUpdateCmd(), newAccountDeleteCmd(), newKeysCmd())
 	cmd.AddCommand(account, newBlobCmd())
 	return cmd
 }
@@ -103,6 +103,62 @@ func newAccountShowCmd() *cobra.Command {
 		}),
 	}
 	ref.bind(cmd)
+	return cmd
+}
+
+func newAccountUpdateCmd() *cobra.Command {
+	var ref accountRef
+	var action, bypass, public string
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Change a storage account's network rules: default action, trusted-services bypass, public access",
+		Long: `Change a storage account's network rules. With --default-action Deny only
+trusted services get in, and only when --bypass includes AzureServices: an
+import or export without network isolation then needs the bypass, and one
+with network isolation reaches the account through its approved private
+endpoint whatever the rules say.`,
+		Example: `  bacport storage account update -g rg1 -n acct1 --default-action Deny --bypass None
+  bacport storage account update -g rg1 -n acct1 --public-network-access Disabled`,
+		Args: cobra.NoArgs,
+		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
+			path, err := ref.path(c)
+			if err != nil {
+				return err
+			}
+			props := map[string]any{}
+			if action != "" || bypass != "" {
+				var cur struct {
+					Properties struct {
+						NetworkACLs map[string]any `json:"networkAcls"`
+					} `json:"properties"`
+				}
+				if _, _, err := c.do(ctxOf(cmd), "GET", path, nil, &cur); err != nil {
+					return err
+				}
+				acl := cur.Properties.NetworkACLs
+				if acl == nil {
+					acl = map[string]any{}
+				}
+				setIf(acl, "defaultAction", action)
+				setIf(acl, "bypass", bypass)
+				props["networkAcls"] = acl
+			}
+			setIf(props, "publicNetworkAccess", public)
+			if len(props) == 0 {
+				return usageError{errors.New("give --default-action, --bypass or --public-network-access")}
+			}
+			var out map[string]any
+			if _, _, err := c.do(ctxOf(cmd), "PATCH", path, map[string]any{"properties": props}, &out); err != nil {
+				return err
+			}
+			return render(cmd, out, accountColumns...)
+		}),
+	}
+	ref.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&action, "default-action", "", "Allow or Deny traffic that no rule lets in")
+	f.StringVar(&bypass, "bypass", "", "AzureServices (let trusted services in) or None")
+	f.StringVar(&public, "public-network-access", "", "Enabled or Disabled")
 	return cmd
 }
 

@@ -110,6 +110,14 @@ func TestCommands_ResourcesAgainstServe(t *testing.T) {
 		t.Errorf("keys renew --key key2: before %v, after %v; want key1 kept and key2 new", keys, renewed)
 	}
 
+	e.mustJSON(&d, "storage", "account", "update", "-g", "rg2", "-n", "acct2", "--default-action", "Deny",
+		"--bypass", "None")
+	if acl, _ := d.Properties["networkAcls"].(map[string]any); acl["defaultAction"] != "Deny" || acl["bypass"] != "None" {
+		t.Errorf("network rules after update = %v, want Deny without bypass", d.Properties["networkAcls"])
+	}
+	e.must("storage", "account", "update", "-g", "rg2", "-n", "acct2", "--default-action", "Allow",
+		"--bypass", "AzureServices")
+
 	t.Run("blobs", func(t *testing.T) {
 		e := e.with(t)
 		acct := []string{"-g", "rg2", "-n", "acct2", "--container", "files"}
