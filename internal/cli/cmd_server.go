@@ -249,7 +249,7 @@ func newAllowAzureCmd() *cobra.Command {
 				return usageError{fmt.Errorf("want on or off, got %q", args[0])}
 			}
 			if err == nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "allow Azure services is %s on %s\n", strings.ToLower(args[0]), ref.server)
+				fmt.Fprintf(cmd.OutOrStdout(), "Allow Azure services: %s for server %s\n", strings.ToLower(args[0]), ref.server)
 			}
 			return err
 		}),

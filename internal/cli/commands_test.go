@@ -255,3 +255,39 @@ func TestCommands_PostgresServer(t *testing.T) {
 		t.Errorf("server on an unreachable engine: exit %d, %q; want exit 1 and EngineUnreachable", code, errs)
 	}
 }
+
+// login works with a data directory, or with an endpoint, a token and the
+// certificate to trust; a certificate it cannot trust is one line saying
+// how to log in.
+func TestLogin_EndpointTokenAndCertificate(t *testing.T) {
+	e := startServe(t)
+	token, err := os.ReadFile(filepath.Join(e.dataDir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := filepath.Join(e.dataDir, "tls", "cert.pem")
+	profile := []string{"BACPORT_PROFILE=" + filepath.Join(e.dir, "remote.json")}
+
+	code, out, errs := e.run(profile, "login", "--endpoint", e.ep.API, "--token", strings.TrimSpace(string(token)),
+		"--ca-file", cert, "--subscription", e.ep.Subscription)
+	if code != 0 || !strings.Contains(out, "as admin") {
+		t.Fatalf("login --endpoint --token --ca-file: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := e.run(profile, "group", "list"); code != 0 {
+		t.Errorf("group list with the saved remote profile: exit %d\n%s%s", code, out, errs)
+	}
+
+	code, _, errs = e.run(profile, "login", "--endpoint", e.ep.API, "--token", "x")
+	if code != 1 || strings.Count(strings.TrimSpace(errs), "\n") != 0 ||
+		!strings.Contains(errs, "not trusted") || !strings.Contains(errs, "--ca-file") {
+		t.Errorf("login without the certificate: exit %d, %q; want one line saying to pass --ca-file", code, errs)
+	}
+	code, _, errs = e.run(profile, "login", "--endpoint", e.ep.API, "--token", "bpt_wrong", "--ca-file", cert)
+	if code != 1 || !strings.Contains(errs, "AuthenticationFailed") {
+		t.Errorf("login with a wrong token: exit %d, %q; want AuthenticationFailed", code, errs)
+	}
+	code, _, errs = e.run(profile, "login")
+	if code != 2 || !strings.Contains(errs, "--data-dir") {
+		t.Errorf("login without flags: exit %d, %q; want a usage error naming --data-dir", code, errs)
+	}
+}

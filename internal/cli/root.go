@@ -1,6 +1,21 @@
 // Package cli is the bacport command line: the service (serve), the client
 // verbs that mirror the Azure PowerShell cmdlets, and the standalone package
 // tools. Each command group lives in its own file.
+//
+// The client verbs talk only to the HTTP API, with the profile `bacport
+// login` saves (endpoint, token, certificate to trust, subscription). They
+// print tables for people or JSON for scripts (--output), exit 0, 1 (an
+// error or a failed job), 2 (a wrong command line) or 3 (a cancelled job),
+// and say on one line what to do when something goes wrong. --wait follows
+// a job over the server's event stream (GET /bacport/operations/{id}/events),
+// falling back to polling its rich status, and draws a progress bar on a
+// terminal or plain lines elsewhere.
+//
+// Limitations: there are no commands for principals and role assignments
+// (the API has them under /bacport/principals and /bacport/roleAssignments);
+// --output has no field selection, so scripts pick fields out of the JSON
+// themselves; the progress percentage is what the server reports, which for
+// packages without row counts moves table by table.
 package cli
 
 import (
