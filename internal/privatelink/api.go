@@ -47,6 +47,12 @@ const (
 	resultSegment = "privateEndpointConnectionOperationResults"
 )
 
+// deletedGrace is how long a GET still answers with a connection the
+// service deleted, in its final state. A rejection ends the job and the
+// job's end deletes its connections within moments, often before the
+// SDK's poller of that very rejection makes its final GET.
+const deletedGrace = 10 * time.Minute
+
 type handlers struct {
 	s    *Service
 	kind string
@@ -110,7 +116,7 @@ func (h *handlers) get(c *api.Call) {
 	if !c.Authorize(id, auth.Reader) {
 		return
 	}
-	conn, err := getConn(c.Request().Context(), h.s.store.Reader(), id)
+	conn, err := getRecent(c.Request().Context(), h.s.store.Reader(), id, deletedGrace)
 	if store.IsNotFound(err) {
 		c.WriteError(api.NewError(http.StatusNotFound, "ResourceNotFound",
 			"private endpoint connection was not found: "+id))

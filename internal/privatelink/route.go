@@ -39,6 +39,11 @@ func (s *Service) Route(ctx context.Context, t *jobs.Task) error {
 		t.Engine.Config.Dial = s.gw.Dialer(op.ID)
 	}
 	t.Storage.Dial = s.gw.Dialer(op.ID)
+	if t.Stop != nil {
+		s.mu.Lock()
+		s.running[op.ID] = t.Stop
+		s.mu.Unlock()
+	}
 	return nil
 }
 
@@ -51,6 +56,9 @@ func (s *Service) Done(ctx context.Context, t *jobs.Task, result error) {
 	if op.Request.NetworkIsolation == nil {
 		return
 	}
+	s.mu.Lock()
+	delete(s.running, op.ID)
+	s.mu.Unlock()
 	ctx = context.WithoutCancel(ctx)
 	if result != nil {
 		if conns, err := connsOfOperation(ctx, s.store.Reader(), op.ID); err == nil {
@@ -60,6 +68,18 @@ func (s *Service) Done(ctx context.Context, t *jobs.Task, result error) {
 		}
 	}
 	s.cleanup(ctx, op.ID)
+}
+
+// cut stops an operation's job: its routes are cut for good and its run,
+// if it runs in this process, is cancelled. Done then records why.
+func (s *Service) cut(opID string, why error) {
+	s.gw.CutJob(opID)
+	s.mu.Lock()
+	stop := s.running[opID]
+	s.mu.Unlock()
+	if stop != nil {
+		stop(why)
+	}
 }
 
 // cutBy returns the connection whose rejection or deletion cut a job.
@@ -191,10 +211,10 @@ func (s *Service) Decide(ctx context.Context, id string, st Status, description,
 	s.sync([]*Connection{c})
 	s.log.Info("private endpoint connection decided", "endpoint", c.ID, "status", st, "by", who)
 	if st == Rejected {
-		// The job fails without this route; cutting its others too stops
-		// it at once, even where the cut route carries nothing live (a
-		// SQLite file already open).
-		s.gw.CutJob(c.OperationID)
+		// The job fails without this route: its other routes go too, and
+		// its run stops at once, even where the cut route carries nothing
+		// live (a SQLite file already open).
+		s.cut(c.OperationID, fmt.Errorf("connection %s rejected: %w", c.ID, ErrNoRoute))
 	}
 	return c, nil
 }
@@ -232,7 +252,7 @@ func (s *Service) Delete(ctx context.Context, id, who string) error {
 		return err
 	}
 	s.log.Info("private endpoint connection deleted", "endpoint", c.ID, "by", who)
-	s.gw.CutJob(c.OperationID)
+	s.cut(c.OperationID, fmt.Errorf("connection %s deleted: %w", c.ID, ErrNoRoute))
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/bacport/bacport/internal/jobs"
@@ -54,6 +55,9 @@ type Service struct {
 	store *store.Store
 	gw    *Gateway
 	log   *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]func(error) // operation → Task.Stop of its run
 }
 
 var (
@@ -82,7 +86,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := migrate(ctx, cfg.Store); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: cfg.Store, gw: cfg.Gateway, log: cfg.Log}, nil
+	return &Service{cfg: cfg, store: cfg.Store, gw: cfg.Gateway, log: cfg.Log,
+		running: map[string]func(error){}}, nil
 }
 
 // Gateway returns the gateway the service routes through.

@@ -75,6 +75,18 @@ func getConn(ctx context.Context, q store.Querier, id string) (*Connection, erro
 	return list[0], nil
 }
 
+// getRecent reads a connection that is live or was deleted within grace.
+func getRecent(ctx context.Context, q store.Querier, id string, grace time.Duration) (*Connection, error) {
+	list, err := queryConns(ctx, q, `WHERE key = ?`, store.Key(id))
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 || list[0].Deleted != nil && time.Since(*list[0].Deleted) > grace {
+		return nil, store.ErrNotFound
+	}
+	return list[0], nil
+}
+
 func connsOfResource(ctx context.Context, q store.Querier, resourceID string) ([]*Connection, error) {
 	return queryConns(ctx, q, `WHERE resource_key = ? AND live = 1 ORDER BY key`, store.Key(resourceID))
 }

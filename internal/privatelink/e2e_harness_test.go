@@ -1,0 +1,246 @@
+package privatelink_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/bacport/bacport/internal/server"
+	"github.com/bacport/bacport/internal/testenv"
+)
+
+// The end-to-end tests drive a real `bacport serve` process with the
+// official SDK clients and plain HTTP, as users do.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bacport-pl-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "bacport")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/bacport")
+		cmd.Dir = testenv.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build bacport: %v", buildErr)
+	}
+	return binPath
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serve is one `bacport serve` process.
+type serve struct {
+	t      *testing.T
+	dir    string
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	ep     server.Endpoints
+	token  string
+	client *http.Client
+	exited chan struct{}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startServe(t *testing.T, extra ...string) *serve {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds bacport and runs bacport serve as a process")
+	}
+	s := &serve{t: t, dir: t.TempDir(), out: &lockedBuffer{}}
+	args := append([]string{"serve", "--data-dir", s.dir, "--listen", freeAddr(t),
+		"--blob-listen", freeAddr(t), "--poll-interval", "200ms"}, extra...)
+	s.cmd = exec.Command(binary(t), args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start bacport serve: %v", err)
+	}
+	s.exited = make(chan struct{})
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(s.stop)
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		data, err := os.ReadFile(filepath.Join(s.dir, "endpoints.json"))
+		if err == nil && json.Unmarshal(data, &s.ep) == nil && s.ep.PID == s.cmd.Process.Pid {
+			break
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("bacport serve exited at start:\n%s", s.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bacport serve did not start within 60s:\n%s", s.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tok, err := os.ReadFile(s.ep.AdminTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.token = strings.TrimSpace(string(tok))
+	pem, err := os.ReadFile(s.ep.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	s.client = &http.Client{Transport: tr}
+	return s
+}
+
+func (s *serve) stop() {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+type staticToken string
+
+func (tok staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: string(tok), ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// arm returns SDK options pointed at the process.
+func (s *serve) arm() *arm.ClientOptions {
+	return &arm.ClientOptions{
+		ClientOptions: policy.ClientOptions{
+			Cloud: cloud.Configuration{
+				ActiveDirectoryAuthorityHost: "https://login.invalid/",
+				Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+					cloud.ResourceManager: {Endpoint: s.ep.API, Audience: "https://management.core.windows.net/"},
+				},
+			},
+			Transport: s.client,
+		},
+		DisableRPRegistration: true,
+	}
+}
+
+// reply is a raw API answer.
+type reply struct {
+	code   int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// call sends an API request with token; path may be absolute.
+func (s *serve) call(t *testing.T, token, method, path string, body any) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	u := path
+	if !strings.HasPrefix(u, "https://") {
+		u = s.ep.API + path
+	}
+	if !strings.Contains(u, "api-version=") {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + "api-version=2026-08-01-preview"
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, resp.Header, data}
+}
+
+// mustCall is call that fails the test on an unexpected status.
+func (s *serve) mustCall(t *testing.T, method, path string, body any, want int, out any) reply {
+	t.Helper()
+	r := s.call(t, s.token, method, path, body)
+	if r.code != want {
+		t.Fatalf("%s %s: HTTP %d %s, want %d", method, path, r.code, r.body, want)
+	}
+	if out != nil {
+		r.decode(t, out)
+	}
+	return r
+}
