@@ -2,7 +2,9 @@ package cli_test
 
 import (
 	"net"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,6 +179,62 @@ func TestWait_ExitCodesOfFailedAndCancelledJobs(t *testing.T) {
 			t.Errorf("last line %q, want %q", last, "bacport: the export was cancelled")
 		}
 	})
+}
+
+// Interrupting --wait stops following, not the job, and says how to
+// follow it again.
+func TestWait_InterruptLeavesTheJobRunning(t *testing.T) {
+	e := startServe(t)
+	key := e.setup("rg1", "srv1", "acct1")
+	e.requirePrivateLink()
+	e.must("sql", "db", "create", "-g", "rg1", "-s", "srv1", "-d", "db1")
+	id, _ := e.heldExport("rg1", "srv1", "acct1", key, "interrupted.bacpac")
+
+	var errb lockedWriter
+	cmd := e.command(nil, "sql", "db", "import-export-status", id, "--wait")
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(errb.String(), "bacport private-link approve") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("--wait on a held job never printed the approve commands:\n%s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	want := "bacport: stopped following operation " + id + "; it goes on: follow it again with " +
+		"`bacport sql db import-export-status " + id + " --wait`"
+	if code := cmd.ProcessState.ExitCode(); code != cli.ExitFailure || lastLine(errb.String()) != want {
+		t.Errorf("interrupted --wait: exit %d, last line %q; want exit 1 and %q", code,
+			lastLine(errb.String()), want)
+	}
+	var st struct{ Properties struct{ Status string } }
+	e.mustJSON(&st, "sql", "db", "import-export-status", id)
+	if st.Properties.Status != "InProgress" {
+		t.Errorf("after the interrupt the export is %q, want still InProgress", st.Properties.Status)
+	}
+}
+
+// lockedWriter collects a process's output while the test reads it.
+type lockedWriter struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 func lastLine(s string) string {

@@ -3,7 +3,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -74,7 +72,7 @@ func (e *env) answerInPTY(prompt, answer string, args ...string) (int, string) {
 		e.t.Fatal(err)
 	}
 	slave.Close()
-	var out lockedBuffer
+	var out lockedWriter
 	copied := make(chan struct{})
 	go func() {
 		io.Copy(&out, master) // ends with EIO once the child closes the terminal
@@ -94,24 +92,6 @@ func (e *env) answerInPTY(prompt, answer string, args ...string) (int, string) {
 	cmd.Wait()
 	<-copied
 	return cmd.ProcessState.ExitCode(), out.String()
-}
-
-// lockedBuffer is written by the terminal reader while the test looks.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 var percentRE = regexp.MustCompile(`\]\s+(\d+\.\d)%`)
