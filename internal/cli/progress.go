@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -226,7 +227,8 @@ func describe(s *richStatus) string {
 		parts = append(parts, formatBytes(int64(s.BytesPerSecond))+"/s")
 	}
 	if s.ETASeconds > 0 && !terminalStatus(s.Status) {
-		parts = append(parts, "ETA "+(time.Duration(s.ETASeconds)*time.Second).String())
+		// Whole seconds, rounded up: "ETA 0s" would claim the job is done.
+		parts = append(parts, "ETA "+(time.Duration(math.Ceil(s.ETASeconds))*time.Second).String())
 	}
 	if s.CancelRequested && !terminalStatus(s.Status) {
 		parts = append(parts, "(cancelling)")
