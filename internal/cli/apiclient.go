@@ -120,7 +120,8 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return resp.Header, resp.StatusCode, fmt.Errorf("decode the answer of %s %s: %w", method, path, err)
+			err = fmt.Errorf("decode the answer of %s %s: %w", method, path, err)
+			return resp.Header, resp.StatusCode, err
 		}
 	}
 	return resp.Header, resp.StatusCode, nil
@@ -136,7 +137,8 @@ func (c *apiClient) reachError(err error) error {
 	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &hostname),
 		errors.As(err, &verify):
 		return fmt.Errorf("the certificate of %s is not trusted: log in again with `bacport login "+
-			"--data-dir DIR` or `bacport login --endpoint URL --ca-file CERT.pem` (%v)", c.profile.Endpoint, err)
+			"--data-dir DIR` or `bacport login --endpoint URL --ca-file CERT.pem` (%v)",
+			c.profile.Endpoint, err)
 	case errors.Is(err, context.Canceled):
 		return err
 	}
@@ -196,7 +198,8 @@ func decodeAPIError(resp *http.Response, data []byte) error {
 func hintFor(e *apiError) string {
 	switch e.Code {
 	case "AuthenticationFailed":
-		return "log in again with `bacport login --data-dir DIR` or `bacport login --endpoint URL --token TOKEN`"
+		return "log in again with `bacport login --data-dir DIR` or " +
+			"`bacport login --endpoint URL --token TOKEN`"
 	case "ResourceGroupNotFound":
 		return "see the groups with `bacport group list`"
 	case "ResourceNotFound":

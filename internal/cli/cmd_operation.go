@@ -109,7 +109,8 @@ func newHistoryCmd() *cobra.Command {
 				Value    []map[string]any `json:"value"`
 				NextLink string           `json:"nextLink,omitempty"`
 			}
-			if _, _, err := c.do(ctxOf(cmd), "GET", path+"/importExportHistory?"+q.Encode(), nil, &out); err != nil {
+			path += "/importExportHistory?" + q.Encode()
+			if _, _, err := c.do(ctxOf(cmd), "GET", path, nil, &out); err != nil {
 				return err
 			}
 			if outputJSON(cmd) {
@@ -125,7 +126,8 @@ func newHistoryCmd() *cobra.Command {
 		}),
 	}
 	ref.bind(cmd)
-	cmd.Flags().StringVar(&status, "status", "", "only requests in this status: InProgress, Completed, Failed, Cancelled")
+	cmd.Flags().StringVar(&status, "status", "",
+		"only requests in this status: InProgress, Completed, Failed, Cancelled")
 	cmd.Flags().StringVar(&database, "database", "", "only requests for this database")
 	cmd.Flags().StringVar(&kind, "type", "", "only requests of this type: export, import or importExisting")
 	cmd.Flags().IntVar(&top, "top", 50, "at most this many requests")

@@ -145,8 +145,9 @@ func newPLDecideCmd(verb, status string) *cobra.Command {
 				}
 			}
 			for _, id := range args {
+				state := map[string]any{"status": status, "description": description}
 				body := map[string]any{"properties": map[string]any{
-					"privateLinkServiceConnectionState": map[string]any{"status": status, "description": description},
+					"privateLinkServiceConnectionState": state,
 				}}
 				var out map[string]any
 				if err := c.putAndWait(ctxOf(cmd), "PUT", id, body, &out); err != nil {

@@ -103,7 +103,8 @@ then 1 for a failed job and 3 for a cancelled one.`,
 	return cmd
 }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var uuidRE = regexp.MustCompile(
+	`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // resolveOperation turns a status link or a request ID into both.
 func resolveOperation(cmd *cobra.Command, c *apiClient, arg string) (link, id string, err error) {

@@ -16,15 +16,18 @@ func addCompletions(c *cobra.Command) {
 		"storage-key-type":          {"StorageAccessKey", "SharedAccessKey"},
 		"authentication-type":       {"Sql"},
 		"backup-storage-redundancy": {"Local", "Zone", "Geo", "GeoZone"},
-		"edition":                   {"Basic", "Standard", "Premium", "GeneralPurpose", "BusinessCritical", "Hyperscale"},
-		"engine":                    {"sqlite", "postgres", "mysql"},
-		"status":                    {"Pending", "Approved", "Rejected", "InProgress", "Completed", "Failed", "Cancelled"},
-		"type":                      {"export", "import", "importExisting"},
-		"key":                       {"key1", "key2"},
+		"edition": {"Basic", "Standard", "Premium", "GeneralPurpose", "BusinessCritical",
+			"Hyperscale"},
+		"engine": {"sqlite", "postgres", "mysql"},
+		"status": {"Pending", "Approved", "Rejected", "InProgress", "Completed", "Failed",
+			"Cancelled"},
+		"type": {"export", "import", "importExisting"},
+		"key":  {"key1", "key2"},
 	}
 	for name, values := range fixed {
 		if c.Flags().Lookup(name) != nil {
-			c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+			complete := cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
+			c.RegisterFlagCompletionFunc(name, complete)
 		}
 	}
 	names := map[string]func(cmd *cobra.Command, sub string) string{

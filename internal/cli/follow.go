@@ -25,7 +25,8 @@ func follow(cmd *cobra.Command, c *apiClient, opID, link string) error {
 	view := newProgressView(cmd.ErrOrStderr())
 	err := c.streamOperation(ctx, opID, view)
 	var ae *apiError
-	if errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.Code != "ImportExportOperationIdNotFound" {
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound &&
+		ae.Code != "ImportExportOperationIdNotFound" {
 		err = c.pollOperation(ctx, opID, view)
 	}
 	view.done()
