@@ -19,6 +19,10 @@
 // that schema; all others are in dbo. Views, triggers and expression
 // indexes become model objects, which imports list as skipped.
 //
+// A rowid table whose rowids span more than SplitRows is read in rowid
+// ranges (BETWEEN bounds from the snapshot's min and max rowid), one per
+// snapshot connection, at once.
+//
 // All tables are read from one snapshot. The export switches the database
 // to WAL journal mode (a persistent change) and begins a read transaction
 // on each of up to four connections while briefly holding the write lock,
@@ -135,6 +139,7 @@
 // The text form of date and time values is normalized on a round trip
 // ("2024-01-01T10:00" comes back as "2024-01-01 10:00:00"), and a UUID
 // stored as a blob or as lower-case text comes back as upper-case text;
-// the values are equal. Large tables are read by one connection rather
-// than in key ranges. The export's switch to WAL mode stays on the file.
+// the values are equal. A large WITHOUT ROWID table (or one with a column
+// named rowid) is read by one connection rather than in ranges. The
+// export's switch to WAL mode stays on the file.
 package sqlite

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bacport/bacport/internal/bacpac"
 	"github.com/bacport/bacport/internal/engine"
@@ -155,57 +156,85 @@ func (s *source) Model(ctx context.Context) (*bacpac.Model, error) {
 	return readModel(ctx, c)
 }
 
-// Rows streams one table in rowid (or primary key) order.
+// Rows streams one table. A large rowid table is read in rowid ranges on
+// several snapshot connections at once (see split.go); others in one
+// query.
 func (s *source) Rows(ctx context.Context, t *bacpac.Table, fn func(row []any) error) error {
-	cols := t.DataColumns()
-	if len(cols) == 0 {
+	rd := newTableReader(t)
+	if rd == nil {
 		return nil
-	}
-	readers := make([]readValue, len(cols))
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		readers[i] = reader(c)
-		// A unary plus hides the declared type from the database/sql
-		// driver, which would otherwise turn date text into time.Time.
-		names[i] = "+" + quote(c.Name)
 	}
 	c, err := s.conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { s.readers <- c }()
+	if ranges := s.ranges(ctx, c, t); len(ranges) > 1 {
+		return s.readRanges(ctx, c, rd, ranges, fn)
+	}
+	var n atomic.Int64
+	return rd.read(ctx, c, "", &n, fn)
+}
 
-	q := "SELECT " + strings.Join(names, ", ") + " FROM " + quote(tableName(t))
-	rows, err := c.QueryContext(ctx, q)
+// tableReader reads the rows of one table.
+type tableReader struct {
+	name      string
+	cols      []*bacpac.Column
+	readers   []readValue
+	selectSQL string // without a WHERE clause
+}
+
+func newTableReader(t *bacpac.Table) *tableReader {
+	cols := t.DataColumns()
+	if len(cols) == 0 {
+		return nil
+	}
+	rd := &tableReader{name: tableName(t), cols: cols, readers: make([]readValue, len(cols))}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		rd.readers[i] = reader(c)
+		// A unary plus hides the declared type from the database/sql
+		// driver, which would otherwise turn date text into time.Time.
+		names[i] = "+" + quote(c.Name)
+	}
+	rd.selectSQL = "SELECT " + strings.Join(names, ", ") + " FROM " + quote(rd.name)
+	return rd
+}
+
+// read runs the query with an optional WHERE clause on c, calling fn per
+// row. n numbers rows for errors; ranges read at once share it.
+func (rd *tableReader) read(ctx context.Context, c *sql.Conn, where string, n *atomic.Int64,
+	fn func(row []any) error) error {
+	rows, err := c.QueryContext(ctx, rd.selectSQL+where)
 	if err != nil {
-		return fmt.Errorf("read table %s: %w", tableName(t), err)
+		return fmt.Errorf("read table %s: %w", rd.name, err)
 	}
 	defer rows.Close()
 
+	cols := rd.cols
 	raw := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range raw {
 		ptrs[i] = &raw[i]
 	}
 	row := make([]any, len(cols))
-	var n int64
 	for rows.Next() {
-		n++
+		k := n.Add(1)
 		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("read table %s row %d: %w", tableName(t), n, err)
+			return fmt.Errorf("read table %s row %d: %w", rd.name, k, err)
 		}
 		for i, v := range raw {
 			if v == nil {
 				if !cols[i].Nullable {
-					return &engine.ValueError{Table: tableName(t), Column: cols[i].Name, Row: n,
+					return &engine.ValueError{Table: rd.name, Column: cols[i].Name, Row: k,
 						Err: errors.New("NULL in a NOT NULL or primary key column")}
 				}
 				row[i] = nil
 				continue
 			}
-			val, err := readers[i](v)
+			val, err := rd.readers[i](v)
 			if err != nil {
-				return &engine.ValueError{Table: tableName(t), Column: cols[i].Name, Row: n, Err: err}
+				return &engine.ValueError{Table: rd.name, Column: cols[i].Name, Row: k, Err: err}
 			}
 			row[i] = val
 		}
@@ -214,7 +243,7 @@ func (s *source) Rows(ctx context.Context, t *bacpac.Table, fn func(row []any) e
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read table %s: %w", tableName(t), err)
+		return fmt.Errorf("read table %s: %w", rd.name, err)
 	}
 	return nil
 }
