@@ -32,6 +32,9 @@ type operationResult struct {
 		RequestedBy      string         `json:"requestedBy,omitempty"`
 	} `json:"properties"`
 	Link string `json:"operationStatusLink,omitempty"`
+	// StatusMessage is the cmdlet's one-line progress, from bacport's rich
+	// status, e.g. "Running (data, dbo.Orders), Progress = 45.00 %".
+	StatusMessage string `json:"statusMessage,omitempty"`
 }
 
 // fetchResult GETs the status link, which answers 202 while the job runs
@@ -42,7 +45,25 @@ func fetchResult(cmd *cobra.Command, c *apiClient, link string) (*operationResul
 		return nil, err
 	}
 	res.Link = link
+	var s richStatus
+	rich := "/bacport/operations/" + res.Properties.RequestID
+	if _, _, err := c.do(ctxOf(cmd), "GET", rich, nil, &s); err == nil {
+		res.StatusMessage = statusMessage(&s)
+	}
 	return &res, nil
+}
+
+// statusMessage words the rich status as the cmdlets' StatusMessage.
+func statusMessage(s *richStatus) string {
+	what := s.Status
+	if s.Phase != "" && !terminalStatus(s.Status) {
+		what += " (" + s.Phase
+		if s.CurrentTable != "" {
+			what += ", " + s.CurrentTable
+		}
+		what += ")"
+	}
+	return fmt.Sprintf("%s, Progress = %.2f %%", what, s.Percent)
 }
 
 // printStatus prints the fields Get-AzSqlDatabaseImportExportStatus
@@ -57,6 +78,7 @@ func printStatus(cmd *cobra.Command, r *operationResult) error {
 	fmt.Fprintf(w, "RequestId                    : %s\n", p.RequestID)
 	fmt.Fprintf(w, "RequestType                  : %s\n", p.RequestType)
 	fmt.Fprintf(w, "Status                       : %s\n", p.Status)
+	fmt.Fprintf(w, "StatusMessage                : %s\n", r.StatusMessage)
 	fmt.Fprintf(w, "Phase                        : %s\n", p.Phase)
 	fmt.Fprintf(w, "QueuedTime                   : %s\n", p.QueuedTime)
 	fmt.Fprintf(w, "LastModifiedTime             : %s\n", p.LastModifiedTime)
