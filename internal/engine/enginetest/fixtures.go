@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bacport/bacport/internal/bacpac"
 	"github.com/bacport/bacport/internal/engine"
 	"github.com/bacport/bacport/internal/testenv"
 )
@@ -95,6 +96,7 @@ func testFixtures(t *testing.T, h Harness) {
 			for _, s := range rep.Skipped {
 				t.Logf("skipped %s %s: %s", s.Kind, s.Name, s.Reason)
 			}
+			checkSkippedListed(t, path, rep.Skipped)
 			if name == "BACPACToD-Test.bacpac" {
 				compareExpectedCSVs(t, h, cfg, filepath.Join(dir, "BACPACToD-Test.expected"), path)
 			}
@@ -132,6 +134,30 @@ func testStrictFixture(t *testing.T, h Harness) {
 	_, err = h.Driver.OpenSource(ctxFor(t), cfg)
 	if !errors.Is(err, engine.ErrNoDatabase) {
 		t.Errorf("OpenSource after the refused import: got %v, want ErrNoDatabase (the created database dropped)", err)
+	}
+}
+
+// checkSkippedListed checks that every object of the package that is not a
+// table (views, procedures, users, …) is in the import report with a
+// reason: nothing is dropped silently.
+func checkSkippedListed(t *testing.T, path string, skipped []engine.Skipped) {
+	t.Helper()
+	pkg, err := bacpac.OpenFile(path)
+	if err != nil {
+		t.Fatalf("open package: %v", err)
+	}
+	defer pkg.Close()
+	listed := map[[2]string]bool{}
+	for _, s := range skipped {
+		if s.Reason == "" {
+			t.Errorf("skipped %s %s has no reason", s.Kind, s.Name)
+		}
+		listed[[2]string{s.Kind, s.Name}] = true
+	}
+	for _, o := range pkg.Model().Objects {
+		if !listed[[2]string{o.Kind, o.Name}] {
+			t.Errorf("the package's %s %s is neither imported nor in the report", o.Kind, o.Name)
+		}
 	}
 }
 
