@@ -108,7 +108,12 @@ fails and 3 when it is cancelled. With --use-network-isolation the job waits
 until the private endpoints bacport creates on the server and the storage
 account are approved; --wait names them and prints the approve commands.`,
 		Example: `  bacport sql db export -g rg1 -s srv1 -d db1 --storage-uri https://127.0.0.1:10443/acct1/bacpacs/db1.bacpac \
-      --storage-key "$KEY" --administrator-login admin1 --wait`,
+      --storage-key "$KEY" --administrator-login admin1 --wait
+  bacport sql db export -g rg1 -s srv1 -d db1 --storage-uri https://127.0.0.1:10443/acct1/bacpacs/db1.bacpac \
+      --administrator-login admin1 --use-network-isolation \
+      --sql-server-resource-id-for-private-link /subscriptions/SUB/resourceGroups/rg1/providers/Microsoft.Sql/servers/srv1 \
+      --storage-account-resource-id-for-private-link \
+      /subscriptions/SUB/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/acct1 --wait`,
 		Args: cobra.NoArgs,
 		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
 			path, err := f.path(c)

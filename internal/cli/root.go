@@ -74,6 +74,19 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "bacport",
 		Short:         "Export databases to BACPAC packages and import them back",
+		Long: `bacport exports databases to BACPAC packages in blob storage and imports them
+back, optionally over private endpoints that the owners of the server and the
+storage account approve: a self-hosted Azure SQL Import/Export service.
+
+Start here:
+  bacport serve --data-dir ./bacport-data &      # the service, in one process
+  bacport login --data-dir ./bacport-data        # point the CLI at it
+  bacport sql server create -g rg1 -s srv1 --administrator-login admin1
+  bacport storage account create -g rg1 -n acct1
+  bacport sql db export --help                   # then export, import, follow
+
+scripts/private-link-walkthrough.sh in the source tree walks the whole
+Private Link story with these commands.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
