@@ -60,7 +60,8 @@ type Harness struct {
 	// Realistic, for RunCross, creates and fills a realistic schema in
 	// this engine's dialect (tables with keys, foreign keys, indexes,
 	// defaults and the common types), using only types every engine maps
-	// exactly, so every cell survives the trip to another engine.
+	// exactly, so every cell survives the trip to another engine. The
+	// cross-engine harnesses live in internal/engine/cross.
 	Realistic []string
 
 	// WrongPassword returns cfg with a wrong password; nil when the

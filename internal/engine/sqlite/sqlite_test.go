@@ -42,8 +42,7 @@ func harness() enginetest.Harness {
 		Unreachable: func(t *testing.T) engine.Config {
 			return engine.Config{DSN: "sqlite://" + filepath.Join(t.TempDir(), "no-such-dir"), Database: "db"}
 		},
-		Families:  families,
-		Realistic: realistic,
+		Families: families,
 	}
 }
 
@@ -137,26 +136,4 @@ var families = []enginetest.Family{
 		`INSERT INTO "Sales.Orders" VALUES (1, 9.99)`,
 		`INSERT INTO "Sales.Lines" VALUES (1, 1)`,
 	}},
-}
-
-// realistic is a small shop schema using only types every engine maps
-// exactly.
-var realistic = []string{
-	`CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR(200) NOT NULL UNIQUE,
-		name VARCHAR(100) NOT NULL, born DATE, active BOOLEAN NOT NULL DEFAULT 1)`,
-	`CREATE TABLE products (id INTEGER PRIMARY KEY, sku VARCHAR(20) NOT NULL, price DECIMAL(10,2) NOT NULL,
-		weight FLOAT, description TEXT, image BLOB)`,
-	`CREATE UNIQUE INDEX ix_products_sku ON products (sku)`,
-	`CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers (id),
-		placed DATETIME NOT NULL, status VARCHAR(20) NOT NULL DEFAULT 'new')`,
-	`CREATE INDEX ix_orders_customer ON orders (customer_id)`,
-	`CREATE TABLE order_lines (order_id INTEGER NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
-		line INTEGER NOT NULL, product_id INTEGER NOT NULL REFERENCES products (id), quantity INTEGER NOT NULL,
-		unit_price DECIMAL(10,2) NOT NULL, PRIMARY KEY (order_id, line))`,
-	`INSERT INTO customers VALUES (1, 'ann@example.com', 'Ann Åström', '1980-05-17', 1),
-		(2, 'bob@example.com', 'Bob', NULL, 0), (3, 'chen@example.com', '陈', '2001-01-01', 1)`,
-	`INSERT INTO products VALUES (1, 'TEA-01', 4.50, 0.25, 'Green tea', x'0102'),
-		(2, 'MUG-02', 12.00, NULL, NULL, NULL), (3, 'POT-03', 99.99, 1.5, 'Teapot, "cast iron"', x'')`,
-	`INSERT INTO orders VALUES (1, 1, '2024-03-01 09:30:00', 'paid'), (2, 3, '2024-03-02 18:05:12.5', 'new')`,
-	`INSERT INTO order_lines VALUES (1, 1, 1, 3, 4.50), (1, 2, 2, 1, 12.00), (2, 1, 3, 1, 99.99)`,
 }
