@@ -155,7 +155,9 @@ pending_ids() {
 }
 held() { [ "$(pending_ids "$EXPORT_ID" | wc -l)" -ge 2 ]; }
 wait_for "the export's two pending private endpoints" held
+say "The Private Link Center lists both; each owner also sees theirs on the resource itself:"
 bp private-link list --pending
+bp private-link list --resource-id "$ACCOUNT_ID"
 bp sql db import-export-status "$EXPORT_ID" | tee "$WORK/held.out"
 grep -q 'Phase *: *waitingForApproval' "$WORK/held.out" || fail "the export is not waiting for approval"
 
