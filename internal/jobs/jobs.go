@@ -149,7 +149,9 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.recover(ctx); err != nil {
 		return err
 	}
-	if err := r.client.Start(ctx); err != nil {
+	// Cancelling ctx must not stop the workers behind Stop's back: Stop
+	// marks the runner as stopping first, then cancels the jobs.
+	if err := r.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start job client: %w", err)
 	}
 	return nil
@@ -241,7 +243,8 @@ var errCancelled = errors.New("operation cancelled")
 func (r *Runner) finish(ctx context.Context, opID, status string, oerr *store.OperationErr,
 	event, message string) (*store.Operation, error) {
 	st := r.cfg.Store
-	return st.Update(context.WithoutCancel(ctx), opID, func(tx *sql.Tx, op *store.Operation) error {
+	ctx = context.WithoutCancel(ctx) // the outcome is recorded however the job was stopped
+	return st.Update(ctx, opID, func(tx *sql.Tx, op *store.Operation) error {
 		if store.Terminal(op.Status) {
 			return nil
 		}

@@ -48,6 +48,7 @@ func (p *Progress) Phase(ctx context.Context, phase string) {
 	p.phase = phase
 	p.mu.Unlock()
 	p.log.Info("job phase", "phase", phase)
+	ctx = context.WithoutCancel(ctx) // a phase is recorded even as the job stops
 	p.flush(ctx, func(tx *sql.Tx, op *store.Operation) error {
 		op.Phase = phase
 		return p.store.AddHistory(ctx, tx, op, "phase", "entered phase "+phase)

@@ -16,7 +16,8 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 // state "running" lost its worker when the process died. It is made
 // available again (River itself only rescues such jobs after a long
 // timeout), and the operation's history says it was interrupted; the
-// worker then discards the leftovers and runs it again (see begin).
+// worker then discards the leftovers and runs it again (see begin). A job
+// a graceful stop left waiting for a retry runs at once as well.
 func (r *Runner) recover(ctx context.Context) error {
 	st := r.cfg.Store
 	ops, err := st.ActiveOperations(ctx)
@@ -42,6 +43,14 @@ func (r *Runner) recover(ctx context.Context) error {
 				r.cfg.Log.Warn("requeued job interrupted by a restart", "operation", op.ID, "job", op.JobID)
 				return st.AddHistory(ctx, tx, op, "interrupted",
 					"the service stopped while the job ran; it will be cleaned up and resumed")
+			case "retryable":
+				// A graceful stop cancelled the job and River scheduled a
+				// retry after a backoff; the process is back, so run it now.
+				if _, err := tx.ExecContext(ctx, `UPDATE river_job SET state = 'available',
+					scheduled_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = ?`, op.JobID); err != nil {
+					return fmt.Errorf("requeue job %d: %w", op.JobID, err)
+				}
+				return nil
 			case "cancelled", "discarded", "completed":
 				return r.failTx(ctx, tx, op, "the job ended ("+state+") without recording a result")
 			}

@@ -149,7 +149,8 @@ func (r *Runner) commit(ctx context.Context, opID string) error {
 		return err
 	}
 	st := r.cfg.Store
-	_, err := st.Update(context.WithoutCancel(ctx), opID, func(tx *sql.Tx, op *store.Operation) error {
+	ctx = context.WithoutCancel(ctx)
+	_, err := st.Update(ctx, opID, func(tx *sql.Tx, op *store.Operation) error {
 		if op.CancelRequested {
 			return errCancelled
 		}
@@ -277,12 +278,14 @@ func (r *Runner) end(ctx context.Context, log *slog.Logger, t *Task, err error) 
 		}, "cancelled", "job stopped after a cancel request and cleaned up")
 		return ferr
 	}
-	if r.stopping.Load() && ctx.Err() != nil {
-		// The service is shutting down: leave the operation active; the
-		// next start resumes it.
+	if ctx.Err() != nil {
+		// Only a stop of the runner cancels the job's own context (a
+		// cancel request cancels the run's): the service is shutting
+		// down. Leave the operation active; the next start resumes it.
 		log.Info("job stopped by shutdown; it resumes on the next start")
-		_, uerr := st.Update(context.WithoutCancel(ctx), t.Op.ID, func(tx *sql.Tx, op *store.Operation) error {
-			return st.AddHistory(ctx, tx, op, "interrupted", "the service stopped during the job")
+		wctx := context.WithoutCancel(ctx)
+		_, uerr := st.Update(wctx, t.Op.ID, func(tx *sql.Tx, op *store.Operation) error {
+			return st.AddHistory(wctx, tx, op, "interrupted", "the service stopped during the job")
 		})
 		return errors.Join(ctx.Err(), uerr)
 	}

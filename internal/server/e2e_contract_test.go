@@ -270,6 +270,12 @@ func (e *env) serveFiles(t *testing.T, certBefore []byte) {
 		if filepath.Dir(ep.AdminTokenFile) != e.p.dir {
 			t.Fatalf("admin token file %s is outside the data directory %s", ep.AdminTokenFile, e.p.dir)
 		}
+		banner := e.p.logText()
+		for _, want := range []string{ep.API, ep.Blob, ep.Portal, ep.CertFile, ep.AdminTokenFile, "Sign in"} {
+			if !strings.Contains(banner, want) {
+				t.Fatalf("the start-up banner does not show %q", want)
+			}
+		}
 		cert, err := os.ReadFile(ep.CertFile)
 		if err != nil || !bytes.Equal(cert, certBefore) {
 			t.Fatalf("the certificate changed across a restart (err %v)", err)

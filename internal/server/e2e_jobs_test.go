@@ -218,6 +218,42 @@ func TestServe_Durability(t *testing.T) {
 		e.checkEvents(t, id)
 	})
 
+	e.run(t, "a graceful stop during an export: resumed on the next start", func(t *testing.T) {
+		e.p.restart(capped...)
+		def := e.exportDef("big-stopped.bacpac")
+		poller, err := dbs.BeginExport(e.ctx, rg, srv, "big", def, nil)
+		if err != nil {
+			t.Fatalf("begin export: %v", err)
+		}
+		tok := mustToken(t, poller)
+		id := opID(t, tok)
+		e.waitRunning(id)
+		e.p.restart()
+		resumed, err := dbs.BeginExport(e.ctx, rg, srv, "big", def,
+			&armsqlv2.DatabasesClientBeginExportOptions{ResumeToken: tok})
+		if err != nil {
+			t.Fatalf("resume poller: %v", err)
+		}
+		if _, err := resumed.PollUntilDone(e.ctx, pollEvery); err != nil {
+			t.Fatalf("export after restart: %v", err)
+		}
+		st := e.p.status(e.rec, id)
+		ev := e.historyEvents(id)
+		if st.Status != "Succeeded" || st.Runs != 2 || !slices.Contains(ev, "interrupted") {
+			var lines []string
+			for _, l := range strings.Split(e.p.logText(), "\n") {
+				if strings.Contains(l, id) || strings.Contains(l, "stopping") || strings.Contains(l, "level=WARN") {
+					lines = append(lines, l)
+				}
+			}
+			t.Fatalf("stopped export: status %s, runs %d, history %v\n%s", st.Status, st.Runs, ev,
+				strings.Join(lines, "\n"))
+		}
+		if run := e.blobRun("big-stopped.bacpac"); run != "2" {
+			t.Fatalf("package written by run %q, want 2", run)
+		}
+	})
+
 	e.run(t, "kill -9 during an import: resumed after restart, every row there once", func(t *testing.T) {
 		e.p.restart(capped...)
 		def := e.importNewDef("bigk", "big.bacpac")
@@ -316,8 +352,8 @@ func TestServe_Durability(t *testing.T) {
 			e.p.call(e.rec, e.p.token, "GET", next, nil, &p)
 		}
 		slices.Sort(all)
-		if len(all) != 6 || len(slices.Compact(all)) != 6 {
-			t.Fatalf("paged history: %d requests (%v), want 6 distinct", len(all), all)
+		if len(all) != 7 || len(slices.Compact(all)) != 7 {
+			t.Fatalf("paged history: %d requests (%v), want 7 distinct", len(all), all)
 		}
 
 		for _, f := range []struct {
@@ -326,7 +362,7 @@ func TestServe_Durability(t *testing.T) {
 		}{
 			{"status=Cancelled", "status", "Cancelled", 2},
 			{"status=Failed", "status", "Failed", 1},
-			{"type=export", "type", "Export", 3},
+			{"type=export", "type", "Export", 4},
 			{"database=bigk", "database", "bigk", 1},
 		} {
 			p = page{}
