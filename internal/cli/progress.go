@@ -82,6 +82,7 @@ func terminalStatus(s string) bool {
 type progressView struct {
 	w     io.Writer
 	tty   bool
+	width int  // terminal columns, 0 when unknown
 	drawn bool // a bar is on the current line
 
 	lastSeq     int64
@@ -93,7 +94,24 @@ type progressView struct {
 }
 
 func newProgressView(w io.Writer) *progressView {
-	return &progressView{w: w, tty: isTerminalWriter(w)}
+	v := &progressView{w: w, tty: isTerminalWriter(w)}
+	if v.tty {
+		v.width, _, _ = term.GetSize(int(w.(*os.File).Fd()))
+	}
+	return v
+}
+
+// fit cuts a line to the terminal's width: a line that wrapped could not
+// be redrawn in place.
+func (v *progressView) fit(line string) string {
+	if v.width <= 1 {
+		return line
+	}
+	r := []rune(line)
+	if len(r) < v.width {
+		return line
+	}
+	return string(r[:v.width-2]) + "…"
 }
 
 // isTerminalWriter reports whether w is a terminal.
@@ -125,6 +143,7 @@ func (v *progressView) update(s *richStatus) {
 	}
 	line := describe(s)
 	if v.tty {
+		line = v.fit(line)
 		if line != v.lastLine || !v.drawn {
 			fmt.Fprintf(v.w, "\r\x1b[2K%s", line)
 			v.drawn, v.lastLine = true, line

@@ -62,3 +62,16 @@ func TestProgressView_Advise(t *testing.T) {
 		t.Errorf("after the server's approval the advice is:\n%s\nwant only the storage account's command", out.String())
 	}
 }
+
+func TestProgressView_FitsTheTerminal(t *testing.T) {
+	v := &progressView{width: 20}
+	if got := v.fit("[####....] 50.0% data dbo.Orders"); got != "[####....] 50.0% d…" {
+		t.Errorf("fit to 20 columns = %q", got)
+	}
+	if got := v.fit("short"); got != "short" {
+		t.Errorf("fit(short) = %q", got)
+	}
+	if got := (&progressView{}).fit("no width known"); got != "no width known" {
+		t.Errorf("fit without a width = %q", got)
+	}
+}

@@ -72,8 +72,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "bacport",
-		Short:         "Export databases to BACPAC packages and import them back",
+		Use:   "bacport",
+		Short: "Export databases to BACPAC packages and import them back",
 		Long: `bacport exports databases to BACPAC packages in blob storage and imports them
 back, optionally over private endpoints that the owners of the server and the
 storage account approve: a self-hosted Azure SQL Import/Export service.
