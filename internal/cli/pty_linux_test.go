@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/bacport/bacport/internal/testenv"
 )
 
 // openPTY opens a pseudo-terminal pair with the kernel's /dev/ptmx, so the
@@ -62,7 +64,8 @@ func (e *env) answerInPTY(prompt, answer string, args ...string) (int, string) {
 	e.t.Helper()
 	master, slave, err := openPTY()
 	if err != nil {
-		e.t.Skipf("no pseudo-terminal: %v", err)
+		testenv.Missing(e.t, "a pseudo-terminal (/dev/ptmx: "+err.Error()+")",
+			"run the tests where /dev/ptmx and /dev/pts are mounted")
 	}
 	defer master.Close()
 	cmd := e.command(nil, args...)
