@@ -48,6 +48,25 @@ func (e *env) accessTests(t *testing.T) {
 		wantCode(t, err, 403, "AuthorizationFailed")
 	})
 
+	e.run(t, "a Contributor on one database can export it and touch nothing else", func(t *testing.T) {
+		dbScope := sub + "/resourceGroups/" + rg + "/providers/Microsoft.Sql/servers/" + srv + "/databases/db1"
+		tok := e.principal("db1contrib", "Contributor", dbScope)
+		f, _ := armsqlv2.NewClientFactory(e.p.ep.Subscription, staticToken(tok), e.p.armOptions(e.rec))
+		poller, err := f.NewDatabasesClient().BeginExport(e.ctx, rg, srv, "db1", e.exportDef("scoped.bacpac"), nil)
+		if err != nil {
+			t.Fatalf("export db1 with a token scoped to it: %v", err)
+		}
+		if _, err := poller.PollUntilDone(e.ctx, pollEvery); err != nil {
+			t.Fatalf("poll the export with a token scoped to db1: %v", err)
+		}
+		_, err = f.NewDatabasesClient().BeginExport(e.ctx, rg, srv, "db3", e.exportDef("scoped3.bacpac"), nil)
+		wantCode(t, err, 403, "AuthorizationFailed")
+		_, err = f.NewServersClient().BeginImportDatabase(e.ctx, rg, srv, e.importNewDef("scopeddb", "db1.bacpac"), nil)
+		wantCode(t, err, 403, "AuthorizationFailed")
+		_, err = f.NewServersClient().Get(e.ctx, rg, srv, nil)
+		wantCode(t, err, 403, "AuthorizationFailed")
+	})
+
 	e.run(t, "a token scoped to one resource group cannot see another's servers", func(t *testing.T) {
 		sp, err := e.v2.NewServersClient().BeginCreateOrUpdate(e.ctx, "rg2", "srv2", armsqlv2.Server{
 			Location: to.Ptr("local"), Properties: &armsqlv2.ServerProperties{

@@ -173,11 +173,27 @@ func TestServe_Durability(t *testing.T) {
 		}
 		id := opID(t, mustToken(t, poller))
 		e.waitRunning(id)
+		events := e.liveEvents(t, id)
+		for ev := range events {
+			if ev.kind == "progress" && strings.Contains(ev.data, `"status":"Running"`) {
+				break
+			}
+		}
 		if _, err := ops.Cancel(e.ctx, rg, srv, "bigc", id, nil); err != nil {
 			t.Fatalf("cancel: %v", err)
 		}
 		_, err = poller.PollUntilDone(e.ctx, pollEvery)
 		wantCode(t, err, 200, "OperationCancelled")
+		var seen []string
+		for ev := range events {
+			seen = append(seen, ev.kind)
+			if ev.kind == "end" && !strings.Contains(ev.data, `"status":"Cancelled"`) {
+				t.Fatalf("live event stream ended with %s", ev.data)
+			}
+		}
+		if !slices.Contains(seen, "end") || !slices.Contains(seen, "history") {
+			t.Fatalf("live event stream after the cancel: %v", seen)
+		}
 		if _, err := os.Stat(e.p.sqliteFile(rg, srv, "bigc")); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("a cancelled import left database file bigc (stat: %v)", err)
 		}
@@ -413,4 +429,39 @@ func deref[T any](p *T) any {
 		return nil
 	}
 	return *p
+}
+
+type sseEvent struct{ kind, data string }
+
+// liveEvents follows an operation's server-sent event stream; the channel
+// closes when the stream ends.
+func (e *env) liveEvents(t *testing.T, id string) <-chan sseEvent {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(e.ctx, "GET", e.p.ep.API+"/bacport/operations/"+id+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+e.p.token)
+	resp, err := e.rec.client.Do(req)
+	if err != nil {
+		t.Fatalf("events: %v", err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	ch := make(chan sseEvent, 1000)
+	go func() {
+		defer close(ch)
+		var ev sseEvent
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				ev.kind = line[len("event: "):]
+			case strings.HasPrefix(line, "data: "):
+				ev.data = line[len("data: "):]
+			case line == "":
+				ch <- ev
+				ev = sseEvent{}
+			}
+		}
+	}()
+	return ch
 }
