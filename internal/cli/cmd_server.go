@@ -62,6 +62,10 @@ func newServerCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if login == "" {
+				return usageError{errors.New("--administrator-login is required: the login the " +
+					"server's engine knows its administrator by")}
+			}
 			pw, err := secret(cmd, password, "BACPORT_ADMINISTRATOR_LOGIN_PASSWORD", "administrator login password")
 			if err != nil {
 				return err
