@@ -188,6 +188,8 @@ func newFirewallCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&start, "start-ip", "", "first address of the range")
 	create.Flags().StringVar(&end, "end-ip", "", "last address of the range")
+	create.MarkFlagRequired("start-ip")
+	create.MarkFlagRequired("end-ip")
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List firewall rules",
@@ -223,6 +225,7 @@ func newFirewallCmd() *cobra.Command {
 		ref.bind(sub)
 		if sub != list {
 			sub.Flags().StringVar(&name, "name", "", "firewall rule name")
+			sub.MarkFlagRequired("name")
 		}
 		cmd.AddCommand(sub)
 	}
