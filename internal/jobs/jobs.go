@@ -228,7 +228,10 @@ func (r *Runner) Cancel(ctx context.Context, opID, who string) (*store.Operation
 	if err != nil && !errors.Is(err, river.ErrNotFound) {
 		return nil, fmt.Errorf("cancel job: %w", err)
 	}
-	if row == nil || row.State != rivertype.JobStateRunning {
+	// A held job (waiting for approval) is "running" in River only for the
+	// moments its gate is asked; River then records the cancel instead of
+	// the snooze and never runs it again, so it is finished here too.
+	if row == nil || row.State != rivertype.JobStateRunning || op.Status == store.StatusWaitingForApproval {
 		// Not running anywhere: nobody else will finish the operation.
 		return r.finish(ctx, opID, store.StatusCancelled,
 			&store.OperationErr{Code: CodeCancelled, Message: "the operation was cancelled by " + who},
