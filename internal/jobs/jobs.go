@@ -13,7 +13,17 @@
 // or emptied; an export's uncommitted blocks were never visible) and it runs
 // again from the start, up to MaxRuns times, after which it fails with
 // OperationInterrupted. Resuming from per-table checkpoints is not
-// implemented: a resumed job redoes all of its work.
+// implemented: a resumed job redoes all of its work. An export interrupted
+// after its commit finds its own package (tagged with the operation ID) and
+// succeeds without redoing it. A graceful stop leaves running jobs active,
+// and the next start runs them at once.
+//
+// Cancel: a cancel request stops a run through its context and the data
+// path cleans up. Each run has a point of no return (Task.Commit: an export
+// about to make its package visible, an import whose load is complete);
+// the commit and a cancel are serialized by one store transaction each, so
+// either the cancel wins and nothing is committed, or the commit wins and
+// the cancel is refused with ErrCommitting.
 package jobs
 
 import (
