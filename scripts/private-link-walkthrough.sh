@@ -196,7 +196,8 @@ IMPORT_ID=$(sed -n 's/^RequestId *: *//p' "$WORK/import.out")
 step "9. Read the history and the status"
 bp sql server import-export-history -g "$GROUP" -s "$SERVER" | tee "$WORK/history.out"
 [ "$(grep -c 'Completed' "$WORK/history.out")" -ge 2 ] || fail "the history does not show both jobs completed"
-bp sql db import-export-status "$EXPORT_ID"
+bp sql db import-export-status "$EXPORT_ID" --history | tee "$WORK/export-history.out"
+grep -q 'privateEndpointApproved' "$WORK/export-history.out" || fail "the export's history shows no approval"
 bp sql db import-export-status "$IMPORT_ID" -o json
 bp sql db show -g "$GROUP" -s "$SERVER" -d shop-copy
 say "The endpoints were removed when the jobs ended; their final states and traffic stay on record:"

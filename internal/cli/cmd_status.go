@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -93,7 +94,7 @@ func printStatus(cmd *cobra.Command, r *operationResult) error {
 }
 
 func newStatusCmd() *cobra.Command {
-	var wait bool
+	var wait, history bool
 	cmd := &cobra.Command{
 		Use:   "import-export-status LINK|ID",
 		Short: "Show an import or export operation (Get-AzSqlDatabaseImportExportStatus)",
@@ -101,8 +102,11 @@ func newStatusCmd() *cobra.Command {
 status, phase, times, blob, server, database, error and private endpoint
 connections. Pass the status link that export or import printed, or just the
 request ID. With --wait, follow the job live until it ends; the exit code is
-then 1 for a failed job and 3 for a cancelled one.`,
+then 1 for a failed job and 3 for a cancelled one. With --history, also list
+what happened to it and who did it: accepted, held, each approval, started,
+cancelled, finished.`,
 		Example: `  bacport sql db import-export-status 6f1c2d3e-0000-4000-8000-1234567890ab --wait
+  bacport sql db import-export-status 6f1c2d3e-0000-4000-8000-1234567890ab --history
   bacport sql db import-export-status \
       'https://127.0.0.1:7443/subscriptions/…/importExportOperationResults/6f1c…?api-version=…' -o json`,
 		Args: cobra.ExactArgs(1),
@@ -118,11 +122,42 @@ then 1 for a failed job and 3 for a cancelled one.`,
 			if err != nil {
 				return err
 			}
+			if history {
+				return printHistory(cmd, c, r)
+			}
 			return printStatus(cmd, r)
 		}),
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the operation live until it ends")
+	cmd.Flags().BoolVar(&history, "history", false, "also list the operation's history")
 	return cmd
+}
+
+// printHistory prints the status followed by the operation's history.
+func printHistory(cmd *cobra.Command, c *apiClient, r *operationResult) error {
+	var events struct {
+		Value []historyEvent `json:"value"`
+	}
+	path := "/bacport/operations/" + r.Properties.RequestID + "/history"
+	if _, _, err := c.do(ctxOf(cmd), "GET", path, nil, &events); err != nil {
+		return err
+	}
+	if outputJSON(cmd) {
+		return render(cmd, map[string]any{"result": r, "history": events.Value})
+	}
+	if err := printStatus(cmd, r); err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintln(w, "History:")
+	for _, e := range events.Value {
+		who := ""
+		if e.Principal != "" {
+			who = " (" + e.Principal + ")"
+		}
+		fmt.Fprintf(w, "  %s  %-24s %s%s\n", e.At.Local().Format(time.RFC3339), e.Event, oneLine(e.Message), who)
+	}
+	return nil
 }
 
 var uuidRE = regexp.MustCompile(
