@@ -24,11 +24,17 @@ machine_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 # proc_cpu PID: user+system jiffies of PID, with its reaped children.
 proc_cpu() { awk '{print $14+$15+$16+$17}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
-# server_cpu: jiffies used so far by the PostgreSQL postmaster tree (live
-# backends plus the reaped ones) and by mariadbd.
+# server_cpu GROUP: jiffies used so far by the database server the group
+# talks to: the PostgreSQL postmaster tree (live backends plus the reaped
+# ones) for pg-*, mariadbd for my-*, nothing for SQLite. Other users of the
+# same server count too; "other" cannot separate them.
 server_cpu() {
     local tot=0 pm c v
-    pm=$(pgrep -o -x postgres)
+    case $1 in
+    pg-*) pm=$(pgrep -o -x postgres) ;;
+    my-*) pm= ;;
+    *) echo 0; return ;;
+    esac
     if [ -n "$pm" ]; then
         tot=$(proc_cpu "$pm")
         for c in $(pgrep -P "$pm"); do
@@ -36,7 +42,7 @@ server_cpu() {
             tot=$((tot + ${v:-0}))
         done
     fi
-    for c in $(pgrep -x mariadbd); do tot=$((tot + $(proc_cpu "$c"))); done
+    case $1 in my-*) for c in $(pgrep -x mariadbd); do tot=$((tot + $(proc_cpu "$c"))); done ;; esac
     echo "$tot"
 }
 
@@ -98,7 +104,7 @@ measure_case() {
     wait_quiet
 
     [ "$mode" = serve ] && serve_reset_peak
-    b0=$(machine_busy) s0=$(server_cpu)
+    b0=$(machine_busy) s0=$(server_cpu "$g")
     [ "$mode" = serve ] && v0=$(proc_cpu "$SERVE_PID")
     log "$g / $label (round $round)"
     /usr/bin/time -o "$tf" -f '%e %U %S %M' bash -c "${CASE_CMD[$i]}" >>"$logf" 2>&1
@@ -106,7 +112,7 @@ measure_case() {
     [ "$mode" = serve ] && v1=$(proc_cpu "$SERVE_PID")
     b1=$(machine_busy)
     sleep 0.5 # lets finished backends be reaped into the postmaster's totals
-    s1=$(server_cpu)
+    s1=$(server_cpu "$g")
     read -r wall u s rss < <(tail -1 "$tf")
     [[ $wall =~ ^[0-9.]+$ ]] || { wall=0 u=0 s=0 rss=0; }
     cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}')

@@ -69,6 +69,7 @@ type options struct {
 	sourceBytes                  int64
 	parallel                     int
 	keep                         string
+	profiles                     string
 }
 
 func main() {
@@ -83,6 +84,7 @@ func main() {
 		"size of the source as text, for MB/s (default: the row bytes bacport counts)")
 	flag.IntVar(&o.parallel, "parallel", 0, "tables at once (default: bacport's)")
 	flag.StringVar(&o.keep, "keep", "", "also write the package to this file")
+	flag.StringVar(&o.profiles, "profiles", "", "keep the CPU profiles (export.pprof, import.pprof) in this folder")
 	flag.Parse()
 	if o.dsn == "" || o.db == "" || o.restore == "" {
 		fmt.Fprintln(os.Stderr, "usage: phases -engine E -dsn DSN -db DB -restore NEWDB [-source-bytes N]")
@@ -187,23 +189,24 @@ type step struct {
 
 // clock marks step boundaries with the database server's CPU at each.
 type clock struct {
-	mu    sync.Mutex
-	start time.Time
-	last  time.Time
-	srv0  time.Duration
-	srv   time.Duration
-	steps []step
+	engine string
+	mu     sync.Mutex
+	start  time.Time
+	last   time.Time
+	srv0   time.Duration
+	srv    time.Duration
+	steps  []step
 }
 
-func newClock() *clock {
-	now, s := time.Now(), serverCPU()
-	return &clock{start: now, last: now, srv0: s, srv: s}
+func newClock(engine string) *clock {
+	now, s := time.Now(), serverCPU(engine)
+	return &clock{engine: engine, start: now, last: now, srv0: s, srv: s}
 }
 
 func (c *clock) mark(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now, s := time.Now(), serverCPU()
+	now, s := time.Now(), serverCPU(c.engine)
 	c.steps = append(c.steps, step{name, now.Sub(c.last), s - c.srv})
 	c.last, c.srv = now, s
 }
@@ -216,7 +219,7 @@ func exportPhase(ctx context.Context, drv engine.Driver, cfg engine.Config, acct
 	if err != nil {
 		return nil, err
 	}
-	clk := newClock()
+	clk := newClock(o.engine)
 	s, err := drv.OpenSource(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open source: %w", err)
@@ -266,7 +269,7 @@ func exportPhase(ctx context.Context, drv engine.Driver, cfg engine.Config, acct
 	if p, err := acct.Properties(ctx, "bench", "phases.bacpac"); err == nil {
 		res.outBytes = p.Size
 	}
-	return res, res.classify(prof)
+	return res, res.classify(prof, o.profiles)
 }
 
 func importPhase(ctx context.Context, drv engine.Driver, cfg engine.Config, acct *blob.Account,
@@ -277,7 +280,7 @@ func importPhase(ctx context.Context, drv engine.Driver, cfg engine.Config, acct
 	if err != nil {
 		return nil, err
 	}
-	clk := newClock()
+	clk := newClock(o.engine)
 	r, err := acct.Open(ctx, "bench", "phases.bacpac")
 	if err != nil {
 		return nil, err
@@ -311,7 +314,7 @@ func importPhase(ctx context.Context, drv engine.Driver, cfg engine.Config, acct
 	clk.mark("index")
 	res.finish(clk, prof, cpu0)
 	res.rowBytes = rep.Bytes
-	return res, res.classify(prof)
+	return res, res.classify(prof, o.profiles)
 }
 
 func startProfile() (*os.File, time.Duration, error) {
@@ -340,8 +343,12 @@ func (r *result) finish(c *clock, prof *os.File, cpu0 time.Duration) {
 
 // classify reads the profile's stacks with `go tool pprof -traces` and adds
 // each sample's time to the phase of its stack.
-func (r *result) classify(prof *os.File) error {
-	defer os.Remove(prof.Name())
+func (r *result) classify(prof *os.File, keep string) error {
+	if keep != "" {
+		defer os.Rename(prof.Name(), filepath.Join(keep, r.kind+".pprof"))
+	} else {
+		defer os.Remove(prof.Name())
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -526,10 +533,13 @@ func procCPU(pid int, children bool) time.Duration {
 	return time.Duration(sum / ticks * float64(time.Second))
 }
 
-// serverCPU is the CPU used so far by the PostgreSQL postmaster and its
-// backends (live ones, plus the reaped ones through the postmaster's
-// children's time) and by mariadbd.
-func serverCPU() time.Duration {
+// serverCPU is the CPU used so far by the engine's server: the PostgreSQL
+// postmaster and its backends (live ones, plus the reaped ones through the
+// postmaster's children's time), or mariadbd; none for SQLite.
+func serverCPU(engine string) time.Duration {
+	if engine != "postgres" && engine != "mysql" {
+		return 0
+	}
 	ents, _ := os.ReadDir("/proc")
 	comm := map[int]string{}
 	ppid := map[int]int{}
@@ -556,11 +566,11 @@ func serverCPU() time.Duration {
 	var sum time.Duration
 	for pid, c := range comm {
 		switch {
-		case c == "mariadbd" || c == "mysqld":
+		case engine == "mysql" && (c == "mariadbd" || c == "mysqld"):
 			sum += procCPU(pid, true)
-		case c == "postgres" && comm[ppid[pid]] != "postgres":
+		case engine == "postgres" && c == "postgres" && comm[ppid[pid]] != "postgres":
 			sum += procCPU(pid, true) // the postmaster, with reaped backends
-		case c == "postgres":
+		case engine == "postgres" && c == "postgres":
 			sum += procCPU(pid, false)
 		}
 	}
