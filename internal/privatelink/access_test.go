@@ -20,6 +20,9 @@ func TestCheckAccess(t *testing.T) {
 		{"public access off", ServerAccess{Name: "srv", PublicNetworkAccess: "Disabled", AllowAzureServices: true},
 			StorageAccess{}, "publicNetworkAccess", "server srv"},
 		{"storage denies", open, StorageAccess{Name: "acct", DefaultAction: "Deny"}, "bypass", "storage account acct"},
+		{"storage public access off", open,
+			StorageAccess{Name: "acct", PublicNetworkAccess: "Disabled", Bypass: "AzureServices"},
+			"publicNetworkAccess", "storage account acct"},
 		{"storage denies but bypasses", open,
 			StorageAccess{Name: "acct", DefaultAction: "Deny", Bypass: "Logging, AzureServices"}, "", ""},
 	}

@@ -3,6 +3,17 @@
 // created Pending for each job, approved or rejected by the owners of those
 // resources, and deleted when the job ends.
 //
+// Service is the lifecycle. It is the job runner's Admitter (a request is
+// refused before anything is recorded when it can never run), Gate (an
+// isolated job is held, without a worker or an attempt, until both of its
+// connections are approved; a rejection, a deletion or the approval
+// timeout fails it) and Router (the job's engine and storage connections
+// are dialled only through the gateway). Connections are kept in their own
+// tables of the state database; a deleted connection keeps its row with
+// its final state and traffic, which GET /bacport/operations/{id}/
+// privateEndpointConnections shows. Register adds the SQL and Storage
+// privateEndpointConnections APIs and the Private Link Center to the API.
+//
 // An endpoint is a real data path, not a flag. While it is approved the
 // Gateway listens for it on a loopback port and forwards each connection to
 // the resource; the job's Dialer reaches the resource only through that
@@ -10,9 +21,33 @@
 // endpoint closes the listener and cuts every live connection, so a transfer
 // in flight stops at once. The embedded SQLite engine has no network
 // address; for it the endpoint gates the opening of database files instead
-// (OpenFile), and the same counters count its opens.
+// (OpenFile), and the same counters count its opens. Since an open file
+// cannot be cut, a rejection stops the job itself (jobs.Task.Stop) and cuts
+// all of its routes.
 //
 // Network rules for jobs that do not use isolation (the allow-Azure-services
 // firewall rule, public network access, storage network rules) are checked by
-// CheckAccess before any work starts.
+// CheckAccess when the request arrives and again when its job starts.
+//
+// # Limitations
+//
+//   - Gateway routes live in the process that serves the API and runs the
+//     jobs: with several bacport processes sharing one state database, an
+//     approval made through one process opens the route in that process;
+//     the process that runs the job opens it on its next hold check, but a
+//     rejection cuts live connections only in the process that received it
+//     (the job still fails at its next connection, which the other
+//     process's gateway refuses once it re-reads the state).
+//   - A connection the service deleted still answers GET, in its final
+//     state, for ten minutes: the SDK's poller of a rejection makes its final
+//     GET after the rejected job has already ended and deleted it. Lists
+//     and the Private Link Center show only live connections.
+//   - The SQL PUT and DELETE apply the change before answering 202; their
+//     polling links report success at once.
+//   - The names of the managed private endpoints (privateEndpoint.id) are
+//     bacport's own: Microsoft.Network/privateEndpoints/importexport-{op}-sql
+//     and -blob in the operation's resource group; no Network resource
+//     exists behind them.
+//   - A PostgreSQL DSN that names a Unix socket has no TCP address to
+//     forward to; isolated jobs need TCP engine addresses.
 package privatelink

@@ -78,6 +78,27 @@ func flows(t *testing.T, w *world, e *engine) {
 		w.wantFailed(t, id, "PrivateEndpointConnectionDeleted", "server "+iso)
 		w.noConnections(t, iso)
 	})
+	t.Run("a job cancelled while held loses its connections", func(t *testing.T) {
+		id := w.start(t, e, job{srv: iso, db: src, blob: e.name + "-cancel.bacpac", isolated: true})
+		w.waitHeld(t, id)
+		w.s.mustCall(t, "POST", "/bacport/operations/"+id+"/cancel", nil, 200, nil)
+		if st := w.waitEnd(t, id); st.Status != "Cancelled" {
+			t.Fatalf("operation %s ended %+v, want Cancelled", id, st)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var list struct{ Value []conn }
+			w.s.mustCall(t, "GET", w.serverID(iso)+"/privateEndpointConnections", nil, 200, &list)
+			if len(list.Value) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the connections of cancelled operation %s are still there after 20s", id)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		w.noConnections(t, iso)
+	})
 	t.Run("rejection during the transfer cuts it", func(t *testing.T) {
 		w.seed(t, e, iso, big, bigRows)
 		rejectMidTransfer(t, w, e, iso, big)
