@@ -3,13 +3,22 @@ package server_test
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -281,4 +290,69 @@ func (e *env) serveFiles(t *testing.T, certBefore []byte) {
 			t.Fatalf("the certificate changed across a restart (err %v)", err)
 		}
 	})
+}
+
+// TestServe_OwnCertificate starts bacport serve with --tls-cert and
+// --tls-key: endpoints.json names that certificate and the API presents it
+// (the client trusts only it). It also checks the sign-in endpoints the CLI
+// and the portal use.
+func TestServe_OwnCertificate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds bacport and runs bacport serve as a process")
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeSelfSigned(t, certFile, keyFile)
+	p := &proc{t: t, dir: t.TempDir(), api: freePort(t), blob: freePort(t), log: &bytes.Buffer{},
+		logMu: &sync.Mutex{}, flags: []string{"--tls-cert", certFile, "--tls-key", keyFile}}
+	p.start()
+	t.Cleanup(p.stop)
+	if p.ep.CertFile != certFile {
+		t.Fatalf("endpoints.json certFile %q, want %q", p.ep.CertFile, certFile)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "tls")); !os.IsNotExist(err) {
+		t.Fatalf("a certificate was generated although --tls-cert was given (stat tls/: %v)", err)
+	}
+	rec := p.recorder()
+
+	var who struct {
+		Principal struct{ Name string } `json:"principal"`
+	}
+	if code := p.call(rec, p.token, "GET", "/bacport/whoami", nil, &who); code != 200 || who.Principal.Name != "admin" {
+		t.Fatalf("GET /bacport/whoami with the admin token: %d %+v", code, who)
+	}
+	var fail struct {
+		Error struct{ Code, Message string }
+	}
+	if code := p.call(rec, "not-a-token", "GET", "/bacport/whoami", nil, &fail); code != 401 ||
+		fail.Error.Code != "AuthenticationFailed" || !strings.Contains(fail.Error.Message, "adminTokenFile") {
+		t.Fatalf("GET /bacport/whoami with a bad token: %d %+v", code, fail)
+	}
+	if code := p.call(rec, "", "GET", "/bacport/health", nil, nil); code != 200 {
+		t.Fatalf("GET /bacport/health without a token: %d", code)
+	}
+}
+
+func writeSelfSigned(t *testing.T, certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(42), Subject: pkix.Name{CommonName: "bacport test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 }
