@@ -94,7 +94,7 @@ func targetKind(oid uint32, typtype byte) tkind {
 type lossyError struct{ msg string }
 
 func (e *lossyError) Error() string {
-	return e.msg + " (the driver's Lossy setting allows this documented mapping)"
+	return e.msg + " (the lossy import option, engine.Config.Lossy, allows this documented mapping)"
 }
 
 // convert checks v against the column and returns its canonical form:
