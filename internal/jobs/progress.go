@@ -26,7 +26,8 @@ type Progress struct {
 	mu      sync.Mutex
 	state   store.Progress
 	tables  map[string]int // index into state.Tables
-	total   int64          // expected bytes or rows, for the percentage
+	total   int64          // expected bytes, for the percentage
+	rows    int64          // expected rows in all, for the percentage
 	ntables int            // tables in the package, for the percentage
 	phase   string
 	written time.Time
@@ -79,8 +80,19 @@ func (p *Progress) SetTables(n int) {
 	p.mu.Unlock()
 }
 
-// SetTotal sets the amount of work (bytes or rows, consistently with
-// Table) the percentage is computed from.
+// SetTotalRows sets how many rows the job moves in all (an import knows
+// it from the package's Origin.xml); the percentage then counts rows.
+func (p *Progress) SetTotalRows(rows int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.rows = rows
+	p.mu.Unlock()
+}
+
+// SetTotal sets the amount of work in bytes, as Table reports them, that
+// the percentage is computed from.
 func (p *Progress) SetTotal(total int64) {
 	if p == nil {
 		return
@@ -157,6 +169,8 @@ func (p *Progress) snapshot() store.Progress {
 		s.BytesPerSecond = float64(s.Bytes) / secs
 	}
 	switch {
+	case p.rows > 0:
+		s.Percent = min(99, 100*float64(s.Rows)/float64(p.rows))
 	case p.total > 0:
 		s.Percent = min(99, 100*float64(s.Bytes)/float64(p.total))
 	default:

@@ -219,6 +219,9 @@ func (x *Transfer) Import(ctx context.Context, t *Task) error {
 		return packageError(err, t.Storage.URI)
 	}
 	t.Progress.SetTables(len(pkg.Model().Tables))
+	if o := pkg.Origin(); o != nil && o.TotalRows > 0 {
+		t.Progress.SetTotalRows(o.TotalRows)
+	}
 
 	d, err := x.driver(t)
 	if err != nil {

@@ -172,7 +172,9 @@ func TestServe_Durability(t *testing.T) {
 			t.Fatalf("begin import: %v", err)
 		}
 		id := opID(t, mustToken(t, poller))
-		e.waitRunning(id)
+		if st := e.waitRunning(id); st.Percent <= 0 || st.Percent >= 100 {
+			t.Fatalf("a running import with %d of %d rows in reports %v%%", st.Rows, bigRows, st.Percent)
+		}
 		events := e.liveEvents(t, id)
 		for ev := range events {
 			if ev.kind == "progress" && strings.Contains(ev.data, `"status":"Running"`) {
