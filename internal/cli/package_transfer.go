@@ -128,7 +128,7 @@ func runPackageExport(ctx context.Context, errw io.Writer, f dbFlags, out string
 	cfg := f.config()
 	src, err := d.OpenSource(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open source database: %w", err)
+		return fmt.Errorf("open source database: %w%s", err, connectHint(err))
 	}
 	defer src.Close()
 
@@ -192,7 +192,7 @@ func runPackageImport(ctx context.Context, outw, errw io.Writer, f dbFlags, in s
 	case errors.Is(err, engine.ErrNoDatabase) && !create:
 		return fmt.Errorf("open target database: %w (leave out --existing to create it)", err)
 	case err != nil:
-		return fmt.Errorf("open target database: %w", err)
+		return fmt.Errorf("open target database: %w%s", err, connectHint(err))
 	}
 	defer dst.Close()
 
@@ -215,6 +215,19 @@ func runPackageImport(ctx context.Context, outw, errw io.Writer, f dbFlags, in s
 	}
 	printImportReport(outw, rep)
 	return nil
+}
+
+// connectHint says what to check after a connection error.
+func connectHint(err error) string {
+	switch {
+	case errors.Is(err, engine.ErrAuth):
+		return " (check the login in the DSN or --login, and the password in $" + passwordEnv + ")"
+	case errors.Is(err, engine.ErrUnreachable):
+		return " (check the host and port in the DSN, and that the server runs and accepts connections from here)"
+	case errors.Is(err, engine.ErrNoDatabase):
+		return " (check the database name in the DSN or --database)"
+	}
+	return ""
 }
 
 // transferProgress prints one line per finished table and, for long

@@ -111,9 +111,11 @@ func TestPackageTransfer_Errors(t *testing.T) {
 			ExitUsage, `scheme "oracle": not supported`},
 		{[]string{"package", "export", "--out", filepath.Join(dir, "a.bacpac")}, ExitUsage, "required flag"},
 		{[]string{"package", "export", "--source", "postgres://admin@127.0.0.1:1/shop?connect_timeout=5",
-			"--out", filepath.Join(dir, "b.bacpac")}, ExitFailure, engine.ErrUnreachable.Error()},
+			"--out", filepath.Join(dir, "b.bacpac")}, ExitFailure, engine.ErrUnreachable.Error() + ": "},
+		{[]string{"package", "export", "--source", "postgres://admin@127.0.0.1:1/shop?connect_timeout=5",
+			"--out", filepath.Join(dir, "b.bacpac")}, ExitFailure, "check the host and port"},
 		{[]string{"package", "export", "--source", "sqlite://" + filepath.Join(dir, "missing.sqlite"),
-			"--out", filepath.Join(dir, "c.bacpac")}, ExitFailure, engine.ErrNoDatabase.Error()},
+			"--out", filepath.Join(dir, "c.bacpac")}, ExitFailure, "check the database name"},
 		{[]string{"package", "import", "--in", filepath.Join(dir, "none.bacpac"),
 			"--target", "sqlite://" + filepath.Join(dir, "x.sqlite")}, ExitFailure, "open package"},
 	}
