@@ -16,7 +16,7 @@ const state = {
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    if (k.startsWith("on")) { e.addEventListener(k.slice(2), v); e.bacportListens = true; }
     else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat(Infinity)) {
@@ -28,6 +28,40 @@ function el(tag, attrs, ...children) {
 
 // show replaces the page; null and undefined parts are left out.
 function show(...nodes) { view.replaceChildren(el("div", { id: "messages" }), ...nodes.flat(Infinity).filter(n => n != null)); }
+
+// redraw brings the page up to date with nodes in place, keeping every
+// element that did not change, so that a page refreshing itself never
+// replaces a button under the pointer (a click whose press and release
+// land on different elements is lost). Messages stay.
+function redraw(...nodes) {
+  const next = nodes.flat(Infinity).filter(n => n != null);
+  const cur = [...view.childNodes].slice(1);
+  if (cur.length !== next.length) {
+    view.replaceChildren(view.firstChild, ...next);
+    return;
+  }
+  cur.forEach((c, i) => morph(c, next[i]));
+}
+
+// morph makes the node a look like b. An element with listeners is kept
+// only when it equals b (its listener then does what b's would: elements
+// that act on something carry it in a data- attribute); otherwise it is
+// replaced by b.
+function morph(a, b) {
+  if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return a.replaceWith(b);
+  if (a.nodeType !== Node.ELEMENT_NODE) {
+    if (a.nodeValue !== b.nodeValue) a.nodeValue = b.nodeValue;
+    return;
+  }
+  if (a.isEqualNode(b)) return;
+  if (a.bacportListens || b.bacportListens) return a.replaceWith(b);
+  for (const { name } of [...a.attributes]) if (!b.hasAttribute(name)) a.removeAttribute(name);
+  for (const { name, value } of [...b.attributes]) if (a.getAttribute(name) !== value) a.setAttribute(name, value);
+  if ("value" in b && a.value !== b.value) a.value = b.value; // <progress>
+  const ac = [...a.childNodes], bc = [...b.childNodes];
+  if (ac.length !== bc.length) return a.replaceChildren(...bc);
+  ac.forEach((c, i) => morph(c, bc[i]));
+}
 
 function errorBox(err) { return el("p", { class: "error", role: "alert" }, String(err.message || err)); }
 
@@ -115,12 +149,17 @@ function idParts(id) {
   return { sub: p[2], rg: p[4], provider: p[6], type: p[7], name: p[8] };
 }
 
+const enc = encodeURIComponent;
+
+// hashOf builds a page address: hashOf("server", rg, name) = "#/server/rg/name".
+function hashOf(...parts) { return "#/" + parts.map(enc).join("/"); }
+
 function serverPath(rg, name) {
-  return `/subscriptions/${state.subscription}/resourceGroups/${rg}/providers/Microsoft.Sql/servers/${name}`;
+  return `/subscriptions/${enc(state.subscription)}/resourceGroups/${enc(rg)}/providers/Microsoft.Sql/servers/${enc(name)}`;
 }
 
 function accountPath(rg, name) {
-  return `/subscriptions/${state.subscription}/resourceGroups/${rg}/providers/Microsoft.Storage/storageAccounts/${name}`;
+  return `/subscriptions/${enc(state.subscription)}/resourceGroups/${enc(rg)}/providers/Microsoft.Storage/storageAccounts/${enc(name)}`;
 }
 
 function field(label, input, note) {
@@ -172,7 +211,7 @@ function signInView(message) {
 async function serversView() {
   const { data } = await api("GET", `/subscriptions/${state.subscription}/providers/Microsoft.Sql/servers`);
   show(el("h1", {}, "SQL servers"), table([
-    { title: "Name", cell: s => { const p = idParts(s.id); return el("a", { href: `#/server/${p.rg}/${p.name}`, class: "server-link" }, s.name); } },
+    { title: "Name", cell: s => { const p = idParts(s.id); return el("a", { href: hashOf("server", p.rg, p.name), class: "server-link" }, s.name); } },
     { title: "Resource group", cell: s => idParts(s.id).rg },
     { title: "Engine", cell: s => (s.properties.engine && s.properties.engine.type) || "" },
     { title: "Public network access", cell: s => s.properties.publicNetworkAccess || "" },
@@ -195,7 +234,7 @@ function newServerForm() {
       if (engine.value !== "sqlite" || dsn.value) body.properties.engine = { type: engine.value, dsn: dsn.value };
       try {
         await api("PUT", serverPath(rg.value, name.value), body);
-        location.hash = `#/server/${rg.value}/${name.value}`;
+        location.hash = hashOf("server", rg.value, name.value);
       } catch (err) { report(err); }
     },
   }, field("Server name", name), field("Resource group", rg),
@@ -239,8 +278,8 @@ async function serverView(rg, name) {
       el("dt", {}, "Public network access"), el("dd", {}, el("strong", { id: "public-access" }, pna), " ", pnaToggle),
       el("dt", {}, "Cloud"), el("dd", {}, p.cloud || "AzureCloud"),
       el("dt", {}, "Resource ID"), el("dd", { class: "mono" }, srv.data.id)),
-    el("p", {}, el("a", { href: `#/history/${rg}/${name}`, id: "history-link" }, "Import/Export History"),
-      " · ", el("a", { href: `#/import/${rg}/${name}`, id: "import-link" }, "Import database")),
+    el("p", {}, el("a", { href: hashOf("history", rg, name), id: "history-link" }, "Import/Export History"),
+      " · ", el("a", { href: hashOf("import", rg, name), id: "import-link" }, "Import database")),
     el("h2", {}, "Databases"),
     table([
       { title: "Name", cell: d => d.name },
@@ -250,8 +289,8 @@ async function serverView(rg, name) {
       { title: "Backup redundancy", cell: d => d.properties.currentBackupStorageRedundancy || "" },
       { title: "Status", cell: d => d.properties.status || "" },
       { title: "", cell: d => [
-        el("a", { href: `#/export/${rg}/${name}/${d.name}`, class: "export-link", "data-db": d.name }, "Export"), " · ",
-        el("a", { href: `#/importinto/${rg}/${name}/${d.name}`, class: "importinto-link", "data-db": d.name }, "Import into"),
+        el("a", { href: hashOf("export", rg, name, d.name), class: "export-link", "data-db": d.name }, "Export"), " · ",
+        el("a", { href: hashOf("importinto", rg, name, d.name), class: "importinto-link", "data-db": d.name }, "Import into"),
       ] },
     ], dbs.data.value || [], { id: "databases" }),
     newDatabaseForm(rg, name, srv.data.location),
@@ -283,14 +322,14 @@ function pecTable(list, refresh) {
   return table([
     { title: "Connection", cell: c => c.name },
     { title: "Resource", cell: c => { const p = idParts(c.id); return `${p.type === "storageAccounts" ? "Storage account" : "SQL server"} ${p.name}`; } },
-    { title: "Operation", cell: c => c.properties.operationId ? el("a", { href: `#/operation/${c.properties.operationId}` }, "details") : "" },
+    { title: "Operation", cell: c => c.properties.operationId ? el("a", { href: hashOf("operation", c.properties.operationId) }, "details") : "" },
     { title: "State", cell: c => statusCell(pecState(c)) },
     { title: "Description", cell: c => (c.properties.privateLinkServiceConnectionState || {}).description || "" },
     { title: "", cell: c => {
       const s = pecState(c);
       return [
-        s === "Pending" ? el("button", { class: "small approve", onclick: () => decide(c.id, "Approved", refresh) }, "Approve") : null,
-        s === "Pending" || s === "Approved" ? el("button", { class: "small reject", onclick: () => decide(c.id, "Rejected", refresh) }, "Reject") : null,
+        s === "Pending" ? el("button", { class: "small approve", "data-id": c.id, onclick: () => decide(c.id, "Approved", refresh) }, "Approve") : null,
+        s === "Pending" || s === "Approved" ? el("button", { class: "small reject", "data-id": c.id, onclick: () => decide(c.id, "Rejected", refresh) }, "Reject") : null,
       ];
     } },
   ], list, { class: "pecs" }, c => ({ "data-id": c.id, "data-state": pecState(c) }));
@@ -317,21 +356,16 @@ async function decide(id, status, refresh) {
 }
 
 // privateLinkCenterView lists the pending connections the caller may act
-// on. It looks again every 2 s and redraws only when the list changed, so
-// a button does not move under the pointer.
-async function privateLinkCenterView(shown) {
+// on, and looks again every 2 s.
+async function privateLinkCenterView(refreshing) {
   const hash = location.hash;
-  const list = await optional(api("GET", `/subscriptions/${state.subscription}/providers/Bacport/privateEndpointConnections?status=Pending`));
-  const value = list ? list.data.value || [] : null;
-  const key = JSON.stringify(value && value.map(c => [c.id, pecState(c)]));
-  if (key !== shown) {
-    show(el("h1", {}, "Private Link Center"),
-      el("p", { class: "note" }, "Private endpoints that isolated import and export jobs asked for, on the SQL servers " +
-        "and storage accounts you may approve. A job runs once both of its endpoints are approved; rejecting either fails it."),
-      value ? pecTable(value, () => privateLinkCenterView())
-        : el("p", { class: "note" }, "This bacport serves no private endpoint connections."));
-  }
-  if (value) refreshWhile("plc", hash, 2000, () => privateLinkCenterView(key));
+  const list = await optional(api("GET", `/subscriptions/${enc(state.subscription)}/providers/Bacport/privateEndpointConnections?status=Pending`));
+  (refreshing ? redraw : show)(el("h1", {}, "Private Link Center"),
+    el("p", { class: "note" }, "Private endpoints that isolated import and export jobs asked for, on the SQL servers " +
+      "and storage accounts you may approve. A job runs once both of its endpoints are approved; rejecting either fails it."),
+    list ? pecTable(list.data.value || [], () => privateLinkCenterView())
+      : el("p", { class: "note" }, "This bacport serves no private endpoint connections."));
+  if (list) refreshWhile("plc", hash, 2000, () => privateLinkCenterView(true));
 }
 
 // ----- import / export forms -----
@@ -418,7 +452,7 @@ function transferForm(id, title, extra, f, path, rg, server, label) {
     try {
       const body = Object.assign(await f.body(), extra ? extra() : {});
       await api("POST", path, body);
-      location.hash = `#/history/${rg}/${server}`;
+      location.hash = hashOf("history", rg, server);
     } catch (err) { report(err); button.disabled = false; }
   } }, extra ? extra.nodes : null, f.nodes, button));
 }
@@ -490,11 +524,11 @@ function endpointsCell(list) {
   return (list || []).map(p => el("div", { class: "pe" }, idParts(p.privateLinkServiceId).name + ": ", statusCell(p.status)));
 }
 
-async function historyView(rg, server) {
+async function historyView(rg, server, refreshing) {
   const hash = location.hash;
   const { data } = await api("GET", serverPath(rg, server) + "/importExportHistory?top=100");
   const refresh = () => historyView(rg, server);
-  show(el("h1", {}, `Import/Export History — ${server}`),
+  (refreshing ? redraw : show)(el("h1", {}, `Import/Export History — ${server}`),
     el("p", { class: "note" }, "Every request, newest first; this page refreshes itself."),
     table([
       { title: "Type", cell: h => h.properties.requestType },
@@ -508,25 +542,26 @@ async function historyView(rg, server) {
       { title: "Storage URI", cell: h => el("span", { class: "mono" }, h.properties.blobUri || "") },
       { title: "Error", cell: h => el("span", { class: "op-error" }, h.properties.errorMessage || "") },
       { title: "", cell: h => [
-        el("a", { href: `#/operation/${h.properties.requestId}`, class: "details-link" }, "Details"),
-        h.properties.status === "InProgress" ? el("button", { class: "small cancel", onclick: () => cancelOp(h.properties.requestId, refresh) }, "Cancel") : null,
+        el("a", { href: hashOf("operation", h.properties.requestId), class: "details-link" }, "Details"),
+        h.properties.status === "InProgress" ? el("button", { class: "small cancel", "data-op": h.properties.requestId, onclick: () => cancelOp(h.properties.requestId, refresh) }, "Cancel") : null,
       ] },
     ], data.value || [], { id: "history" },
     h => ({ "data-id": h.properties.requestId, "data-status": h.properties.status, "data-phase": h.properties.phase || "" })));
-  refreshWhile("history", hash, 1500, refresh);
+  refreshWhile("history", hash, 1500, () => historyView(rg, server, true));
 }
 
-async function operationView(id) {
+async function operationView(id, refreshing) {
   const hash = location.hash;
   const { data: op } = await api("GET", `/bacport/operations/${id}`);
   const [{ data: hist }, conns] = await Promise.all([api("GET", `/bacport/operations/${id}/history`),
     optional(api("GET", `/bacport/operations/${id}/privateEndpointConnections`))]);
   const done = ["Succeeded", "Failed", "Cancelled", "Canceled"].includes(op.status);
   const srv = idParts(op.serverId);
-  show(el("h1", {}, `${op.requestType} of ${op.databaseName}`),
-    el("p", {}, el("a", { href: `#/history/${srv.rg}/${srv.name}` }, "Import/Export History of " + srv.name)),
+  (refreshing ? redraw : show)(el("h1", {}, `${op.requestType} of ${op.databaseName}`),
+    el("p", {}, el("a", { href: hashOf("history", srv.rg, srv.name) }, "Import/Export History of " + srv.name)),
     el("dl", {},
-      el("dt", {}, "Status"), el("dd", {}, statusCell(op.status), op.phase ? " — " + phase(op.phase) : ""),
+      el("dt", {}, "Status"), el("dd", {}, statusCell(op.status), op.phase ? " — " + phase(op.phase) : "",
+        op.cancelRequested && !done ? el("span", { id: "cancel-requested" }, " (cancel requested)") : null),
       el("dt", {}, "Progress"), el("dd", {}, el("progress", { max: "100", value: String(op.percent || 0) }),
         ` ${(op.percent || 0).toFixed(1)} % · ${op.rows} rows · ${bytes(op.bytes)}`,
         op.bytesPerSecond ? ` · ${bytes(op.bytesPerSecond)}/s` : "", op.etaSeconds ? ` · about ${Math.ceil(op.etaSeconds)} s left` : ""),
@@ -534,7 +569,7 @@ async function operationView(id) {
       el("dt", {}, "Requested by"), el("dd", {}, op.requestedBy),
       el("dt", {}, "Queued / started / finished"), el("dd", {}, [op.queuedTime, op.startedTime, op.finishedTime].map(when).join(" / ")),
       op.error ? [el("dt", {}, "Error"), el("dd", { class: "error" }, (op.error.code ? op.error.code + ": " : "") + op.error.message)] : null),
-    done ? null : el("button", { class: "small cancel", onclick: () => cancelOp(id, () => operationView(id)) }, "Cancel"),
+    done || op.cancelRequested ? null : el("button", { class: "small cancel", "data-op": id, onclick: () => cancelOp(id, () => operationView(id)) }, "Cancel"),
     el("h2", {}, "Private endpoints"), conns ? table([
       { title: "Connection", cell: p => p.name },
       { title: "Resource", cell: p => el("span", { class: "mono" }, p.privateLinkServiceId) },
@@ -558,7 +593,7 @@ async function operationView(id) {
       { title: "Status", cell: e => statusCell(e.status) },
       { title: "Detail", cell: e => [e.message || "", e.principal ? ` (${e.principal})` : ""] },
     ], (hist && hist.value) || []));
-  if (!done) refreshWhile("operation", hash, 1000, () => operationView(id));
+  if (!done) refreshWhile("operation", hash, 1000, () => operationView(id, true));
 }
 
 function trafficText(t) {
@@ -577,7 +612,7 @@ async function storageView() {
   const name = el("input", { id: "new-account-name", required: true, pattern: "[a-z0-9]{3,24}" });
   const rg = el("input", { id: "new-account-rg", required: true, value: "default" });
   show(el("h1", {}, "Storage accounts"), table([
-    { title: "Name", cell: a => el("a", { href: `#/account/${idParts(a.id).rg}/${a.name}`, class: "account-link" }, a.name) },
+    { title: "Name", cell: a => el("a", { href: hashOf("account", idParts(a.id).rg, a.name), class: "account-link" }, a.name) },
     { title: "Resource group", cell: a => idParts(a.id).rg },
     { title: "Mode", cell: a => a.properties.mode || "" },
     { title: "Blob endpoint", cell: a => el("span", { class: "mono" }, (a.properties.primaryEndpoints || {}).blob || "") },
