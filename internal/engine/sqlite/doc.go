@@ -113,6 +113,10 @@
 // fractional digits ("2024-01-31 12:00:00.1234567", datetimeoffset with
 // "+05:30", datetime with 3 digits as SQL Server shows it); uuids as
 // upper-case text; sql_variant as its SQL Server serialization in a BLOB.
+// SQLite does not enforce declared lengths, but the import does: a string
+// (counted in UTF-16 code units, as SQL Server does) or binary longer than
+// its char/varchar/binary column fails the load with an *engine.ValueError
+// naming table, column and row, as the export would refuse it later.
 //
 // SQLite cannot add a primary key, unique, foreign key or check
 // constraint to an existing table, so these are created inline with the

@@ -57,6 +57,26 @@ func writer(c *bacpac.Column, declared string, sameEngine bool) writeValue {
 			}
 			return plainValue(val)
 		}
+	case "char", "nchar", "varchar", "nvarchar", "binary", "varbinary":
+		// SQLite does not enforce declared lengths, but its export does;
+		// a value past the length would make the database unexportable.
+		if c.Type.Max || c.Type.Length <= 0 {
+			break
+		}
+		limit, name := c.Type.Length, c.Type.Name
+		return func(v any) (any, error) {
+			switch x := v.(type) {
+			case string:
+				if n := utf16Len(x); n > limit {
+					return nil, fmt.Errorf("text of %d characters is longer than %s(%d)", n, name, limit)
+				}
+			case []byte:
+				if len(x) > limit {
+					return nil, fmt.Errorf("%d bytes is longer than %s(%d)", len(x), name, limit)
+				}
+			}
+			return plainValue(v)
+		}
 	case "time":
 		scale := c.Type.Scale
 		return func(v any) (any, error) {
