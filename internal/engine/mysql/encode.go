@@ -99,6 +99,10 @@ func init() {
 func (cp *colPlan) format(dst []byte, v any, s *settings) ([]byte, error) {
 	switch cp.t.base {
 	case "tinyint", "smallint", "mediumint", "int", "bigint":
+		// The common case, an int64 in range, without big.Int.
+		if x, ok := v.(int64); ok && intFits(x, cp.t.base, cp.t.unsigned) {
+			return strconv.AppendInt(dst, x, 10), nil
+		}
 		n, err := asInt(v)
 		if err != nil {
 			return dst, err
@@ -160,6 +164,25 @@ func (cp *colPlan) format(dst []byte, v any, s *settings) ([]byte, error) {
 		return appendUUID(dst, u), nil
 	}
 	return dst, fmt.Errorf("%T cannot be stored exactly in MySQL %s", v, cp.t.ddl)
+}
+
+// intFits reports whether x is in the range of MySQL integer type base.
+func intFits(x int64, base string, unsigned bool) bool {
+	bits := 64
+	switch base {
+	case "tinyint":
+		bits = 8
+	case "smallint":
+		bits = 16
+	case "mediumint":
+		bits = 24
+	case "int":
+		bits = 32
+	}
+	if unsigned {
+		return x >= 0 && (bits == 64 || x>>bits == 0)
+	}
+	return bits == 64 || (x >= -(1<<(bits-1)) && x < 1<<(bits-1))
 }
 
 func asInt(v any) (*big.Int, error) {
@@ -225,6 +248,9 @@ func (cp *colPlan) formatDecimal(dst []byte, v any) ([]byte, error) {
 		return dst, fmt.Errorf("%T cannot be stored exactly in MySQL %s", v, cp.t.ddl)
 	}
 	p, s := cp.t.arg(0, 10), cp.t.arg(1, 0)
+	if out, ok := appendDecimal64(dst, d, p, s, cp.t.unsigned); ok {
+		return out, nil
+	}
 	r, exact := d.Rescale(s)
 	if !exact {
 		return dst, fmt.Errorf("%s has more than %d decimal places for %s", d, s, cp.t.ddl)
@@ -236,6 +262,47 @@ func (cp *colPlan) formatDecimal(dst []byte, v any) ([]byte, error) {
 		return dst, fmt.Errorf("%s is negative for %s", d, cp.t.ddl)
 	}
 	return append(dst, r.String()...), nil
+}
+
+// appendDecimal64 is formatDecimal's fast path for a value already at the
+// column's scale whose unscaled value fits an int64, as nearly all do: it
+// writes what Decimal.String would, without big.Int arithmetic. It reports
+// false, writing nothing, for anything else, including values that do not
+// fit, which the exact path then rejects with its message.
+func appendDecimal64(dst []byte, d bacpac.Decimal, precision, scale int, unsigned bool) ([]byte, bool) {
+	if d.Unscaled == nil || d.Scale != scale || scale < 0 || !d.Unscaled.IsInt64() {
+		return dst, false
+	}
+	u := d.Unscaled.Int64()
+	if unsigned && u < 0 {
+		return dst, false
+	}
+	abs := uint64(u)
+	if u < 0 {
+		abs = uint64(-u)
+	}
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], abs, 10)
+	if len(digits) > precision {
+		return dst, false
+	}
+	if u < 0 {
+		dst = append(dst, '-')
+	}
+	if scale == 0 {
+		return append(dst, digits...), true
+	}
+	if len(digits) <= scale {
+		dst = append(dst, '0', '.')
+		for i := len(digits); i < scale; i++ {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits...), true
+	}
+	cut := len(digits) - scale
+	dst = append(dst, digits[:cut]...)
+	dst = append(dst, '.')
+	return append(dst, digits[cut:]...), true
 }
 
 func (cp *colPlan) formatFloat(dst []byte, v any) ([]byte, error) {

@@ -275,10 +275,17 @@ func (l *loader) writeRow(w *bufio.Writer, row []any, n int64) error {
 	return w.WriteByte('\n')
 }
 
+// mustEscape marks the bytes escapeOf escapes; a table lookup keeps the
+// scan of long text cheap.
+var mustEscape = [256]bool{'\\': true, '\t': true, '\n': true, '\r': true, 0: true}
+
 // writeEscaped writes s with LOAD DATA's backslash escapes.
 func writeEscaped(w *bufio.Writer, s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
+		if !mustEscape[s[i]] {
+			continue
+		}
 		if esc := escapeOf(s[i]); esc != "" {
 			w.WriteString(s[start:i])
 			w.WriteString(esc)
@@ -292,6 +299,9 @@ func writeEscaped(w *bufio.Writer, s string) {
 func writeEscapedBytes(w *bufio.Writer, b []byte) {
 	start := 0
 	for i := 0; i < len(b); i++ {
+		if !mustEscape[b[i]] {
+			continue
+		}
 		if esc := escapeOf(b[i]); esc != "" {
 			w.Write(b[start:i])
 			w.WriteString(esc)
