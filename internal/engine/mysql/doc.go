@@ -9,8 +9,8 @@
 // Password and Database replace the DSN's. Parameters: parallel=N (reading
 // connections and concurrent loads, default the number of cores),
 // datetimeoffset=utc|strict and fraction=truncate|strict (the lossy
-// mappings below; engine.Config.Lossy turns both on), tls=… (passed to the
-// driver). Errors wrap engine.ErrAuth (1044, 1045, 1698), engine.ErrNoDatabase (1049)
+// mappings below; lossy=true or engine.Config.Lossy turns both on), tls=…
+// (passed to the driver). Errors wrap engine.ErrAuth (1044, 1045, 1698), engine.ErrNoDatabase (1049)
 // and engine.ErrUnreachable; the password never appears in them.
 //
 // # Export

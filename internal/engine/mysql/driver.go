@@ -113,6 +113,14 @@ func (d *Driver) resolve(cfg engine.Config) (*settings, error) {
 		}
 		s.parallel = n
 	}
+	switch v := q.Get("lossy"); v {
+	case "":
+	case "true", "1":
+		s.offsetToUTC, s.truncate = true, true
+	case "false", "0":
+	default:
+		return nil, fmt.Errorf("parse mysql dsn: lossy=%q is not true or false", v)
+	}
 	switch v := q.Get("datetimeoffset"); v {
 	case "":
 	case "utc":

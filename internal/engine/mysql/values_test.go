@@ -42,7 +42,9 @@ func TestLoad_ValueErrors(t *testing.T) {
 					continue
 				}
 				cfg := newName(t)
-				cfg.Lossy = lossy
+				if lossy {
+					cfg.DSN += "?lossy=true" // the same as cfg.Lossy
+				}
 				err := loadTwo(t, cfg, c.typ, c.good, c.bad)
 				if lossy {
 					if err != nil {

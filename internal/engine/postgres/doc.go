@@ -143,7 +143,8 @@
 // (invalid JSON, say) are reported the same way from the server's line
 // number.
 //
-// Lossy mappings, refused unless engine.Config.Lossy (or Driver.Lossy) is
+// Lossy mappings, refused unless engine.Config.Lossy, the DSN parameter
+// lossy=true (bacport's own; removed before connecting) or Driver.Lossy is
 // set: a datetimeoffset with a non-zero offset into timestamptz (the
 // instant is kept, the offset is not), and time/datetime2/datetimeoffset
 // values with 100 ns digits into PostgreSQL's microseconds (the last digit

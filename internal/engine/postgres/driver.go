@@ -79,6 +79,10 @@ func connConfig(cfg engine.Config, db string) (*pgx.ConnConfig, error) {
 	if !strings.HasPrefix(dsn, "postgres://") {
 		return nil, fmt.Errorf("parse dsn: want a postgres:// URL")
 	}
+	dsn, _, err := cutLossy(dsn)
+	if err != nil {
+		return nil, err
+	}
 	pc, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// Not wrapped: the parse error carries the raw connection string.
@@ -106,6 +110,38 @@ func connConfig(cfg engine.Config, db string) (*pgx.ConnConfig, error) {
 	}
 	pc.RuntimeParams["application_name"] = "bacport"
 	return pc, nil
+}
+
+// cutLossy removes bacport's own DSN parameter lossy=true|false (which
+// PostgreSQL would refuse as an unknown setting) and reports its value, so
+// a server's DSN can choose the documented lossy mappings for every
+// import into it.
+func cutLossy(dsn string) (string, bool, error) {
+	base, query, ok := strings.Cut(dsn, "?")
+	if !ok || !strings.Contains(query, "lossy=") {
+		return dsn, false, nil
+	}
+	var keep []string
+	lossy := false
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k != "lossy" {
+			keep = append(keep, kv)
+			continue
+		}
+		switch v {
+		case "true", "1":
+			lossy = true
+		case "false", "0":
+			lossy = false
+		default:
+			return "", false, fmt.Errorf("parse dsn: lossy=%q is not true or false", v)
+		}
+	}
+	if len(keep) == 0 {
+		return base, lossy, nil
+	}
+	return base + "?" + strings.Join(keep, "&"), lossy, nil
 }
 
 func dsnPassword(dsn string) string {

@@ -52,6 +52,11 @@ func (d *Driver) OpenTarget(ctx context.Context, cfg engine.Config, create bool)
 	if err != nil {
 		return nil, err
 	}
+	if _, lossy, err := cutLossy(cfg.DSN); err != nil {
+		return nil, err
+	} else if lossy {
+		cfg.Lossy = true
+	}
 	t := &target{d: d, cfg: cfg, name: name, tables: map[[2]string]*loadTable{}}
 	if create {
 		if err := t.createDatabase(ctx); err != nil {
