@@ -139,7 +139,7 @@ func testStrictFixture(t *testing.T, h Harness) {
 
 // checkSkippedListed checks that every object of the package that is not a
 // table (views, procedures, users, …) is in the import report with a
-// reason: nothing is dropped silently.
+// reason, once: nothing is dropped silently.
 func checkSkippedListed(t *testing.T, path string, skipped []engine.Skipped) {
 	t.Helper()
 	pkg, err := bacpac.OpenFile(path)
@@ -152,7 +152,11 @@ func checkSkippedListed(t *testing.T, path string, skipped []engine.Skipped) {
 		if s.Reason == "" {
 			t.Errorf("skipped %s %s has no reason", s.Kind, s.Name)
 		}
-		listed[[2]string{s.Kind, s.Name}] = true
+		key := [2]string{s.Kind, s.Name}
+		if listed[key] && s.Name != "" {
+			t.Errorf("the report lists %s %s more than once", s.Kind, s.Name)
+		}
+		listed[key] = true
 	}
 	for _, o := range pkg.Model().Objects {
 		if !listed[[2]string{o.Kind, o.Name}] {
