@@ -3,7 +3,9 @@ package postgres
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/bacport/bacport/internal/bacpac"
 	"github.com/bacport/bacport/internal/testenv"
 )
 
@@ -41,5 +43,21 @@ func TestImport_LossyDSN(t *testing.T) {
 	}
 	if rep.Rows != 173 {
 		t.Errorf("imported %d rows, want 173", rep.Rows)
+	}
+}
+
+// The lossy mapping drops the 100 ns digit rather than rounding, so the
+// last instant of a day or of year 9999 stays within it.
+func TestConvert_LossyTruncates(t *testing.T) {
+	last := bacpac.TimeOfDay(24*time.Hour - 100)
+	got, err := (&targetCol{kind: tTime}).convert(last, true)
+	if err != nil || got != int64(24*time.Hour/time.Microsecond)-1 {
+		t.Errorf("time 23:59:59.9999999 converts to %v, %v; want 23:59:59.999999", got, err)
+	}
+	end := time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)
+	got, err = (&targetCol{kind: tTimestamp}).convert(end, true)
+	want := end.Truncate(time.Microsecond).UnixMicro() - pgEpochUnixMicros
+	if err != nil || got != want {
+		t.Errorf("timestamp %s converts to %v, %v; want %d (9999-12-31 23:59:59.999999)", end, got, err, want)
 	}
 }
