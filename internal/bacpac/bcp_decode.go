@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // valueKind says how a column's value bytes turn into a Go value.
@@ -474,9 +475,28 @@ func decodeUTF16(b []byte) (string, error) {
 	if len(b)%2 != 0 {
 		return "", fmt.Errorf("%w: UTF-16 text of odd length %d", ErrBadValue, len(b))
 	}
+	// Most text is ASCII: narrow it straight into the string's bytes, which
+	// costs about a third of building it rune by rune.
+	n := len(b) / 2
+	buf := make([]byte, n)
+	for i := range buf {
+		lo, hi := b[2*i], b[2*i+1]
+		if hi != 0 || lo >= utf8.RuneSelf {
+			return decodeUTF16From(b, buf[:i]), nil
+		}
+		buf[i] = lo
+	}
+	// buf is not written again, so the string may own it.
+	return unsafe.String(unsafe.SliceData(buf), n), nil
+}
+
+// decodeUTF16From decodes b, whose first len(ascii) code units were the
+// ASCII bytes ascii, rune by rune.
+func decodeUTF16From(b, ascii []byte) string {
 	var sb strings.Builder
 	sb.Grow(len(b) / 2)
-	for i := 0; i < len(b); i += 2 {
+	sb.Write(ascii)
+	for i := 2 * len(ascii); i < len(b); i += 2 {
 		u := rune(b[i]) | rune(b[i+1])<<8
 		switch {
 		case u < utf8.RuneSelf:
@@ -494,5 +514,5 @@ func decodeUTF16(b []byte) (string, error) {
 		}
 		sb.WriteRune(u)
 	}
-	return sb.String(), nil
+	return sb.String()
 }

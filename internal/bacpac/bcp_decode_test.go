@@ -2,6 +2,7 @@ package bacpac
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf16"
 )
@@ -35,6 +36,24 @@ func TestDecodeUTF16(t *testing.T) {
 	}
 	if _, err := decodeUTF16([]byte{1, 2, 3}); !errors.Is(err, ErrBadValue) {
 		t.Errorf("odd length: %v, want ErrBadValue", err)
+	}
+}
+
+// Long text crosses the ASCII fast path's chunk boundaries and leaves and
+// re-enters it around other characters.
+func TestDecodeUTF16_LongMixed(t *testing.T) {
+	for _, s := range []string{
+		strings.Repeat("a", 200),
+		strings.Repeat("ab", 40) + "é" + strings.Repeat("c", 70) + "😀" + strings.Repeat("d", 64),
+		"\x00\x7f\u0080" + strings.Repeat("€x", 50),
+	} {
+		var b []byte
+		for _, u := range utf16.Encode([]rune(s)) {
+			b = append(b, byte(u), byte(u>>8))
+		}
+		if got, err := decodeUTF16(b); err != nil || got != s {
+			t.Errorf("decodeUTF16(%q) = %q, %v", s, got, err)
+		}
 	}
 }
 
