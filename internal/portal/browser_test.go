@@ -93,7 +93,9 @@ func TestPortal_Browser(t *testing.T) {
 
 // privateLink: with allow-Azure-services off a plain export is refused at
 // once, while an isolated one holds, is approved in the Private Link
-// Center and completes; another, rejected on the server's page, fails;
+// Center and completes, and so does an isolated import of its package
+// (which a Reader cannot approve); another export, rejected on the
+// server's page, fails;
 // with the account's network rules closed a plain export is refused again;
 // and the Cancel button of a held export requests its cancellation.
 func (e *portalEnv) privateLink() {
@@ -121,6 +123,7 @@ func (e *portalEnv) privateLink() {
 		goTo("#/operation/"+id),
 		until(`document.querySelectorAll("#op-endpoints .status-Approved").length === 2`, 10*time.Second),
 	)
+	e.isolatedImport(id)
 
 	id = e.startExport("sales", true)
 	e.waitHeld(id)
@@ -325,13 +328,22 @@ func set(sel, value string) chromedp.Action[chromedp.Void] {
 }
 
 func (e *portalEnv) signIn() {
-	e.do("sign in",
-		chromedp.Navigate(e.ep.Portal),
+	e.do("open the portal", chromedp.Navigate(e.ep.Portal))
+	e.signInAs(e.token, "admin")
+	e.do("see the servers", chromedp.WaitVisible(chromedp.CSS("table#servers")))
+}
+
+// signInAs signs in with token on the sign-in page, signing out first if
+// someone is signed in.
+func (e *portalEnv) signInAs(token, name string) {
+	if evalIn[bool](e, `!document.querySelector("#signout").hidden`) {
+		e.do("sign out", click("#signout"))
+	}
+	e.do("sign in as "+name,
 		chromedp.WaitVisible(chromedp.CSS("#token")),
-		chromedp.SendKeys(chromedp.CSS("#token"), e.token),
+		chromedp.SendKeys(chromedp.CSS("#token"), token),
 		click("#signin"),
-		chromedp.WaitVisible(chromedp.CSS("table#servers")),
-		until(`document.querySelector("#who").textContent.includes("admin")`, 10*time.Second),
+		until(fmt.Sprintf(`document.querySelector("#who").textContent === "Signed in as %s"`, name), 10*time.Second),
 	)
 }
 
@@ -500,32 +512,79 @@ func (e *portalEnv) decideOnPage(page, id, button string) {
 	)
 }
 
-func (e *portalEnv) importNew(db, blobURI string) {
-	e.do("import into a new database",
+// openImport opens the form that imports the newest exported package into
+// a new database db.
+func (e *portalEnv) openImport(db, blobURI string) {
+	e.do("open the import form",
 		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
 		click("#import-link"),
 		chromedp.WaitVisible(chromedp.CSS("#import-form")),
 		until(fmt.Sprintf(`document.querySelector("#storageUri")?.value === %q`, blobURI), 5*time.Second),
 		set("#databaseName", db),
 		set("#backupStorageRedundancy", "Local"),
-		click("#import-form-submit"),
-		until(`location.hash.startsWith("#/history/")`, 15*time.Second),
-		until(fmt.Sprintf(`[...document.querySelectorAll("#history tbody tr")].some(r => r.dataset.status === "Completed" && r.children[0].textContent === "Import" && r.children[1].textContent === %q)`, db), 40*time.Second),
 	)
+}
+
+// submitImport submits the import form and returns the id of the
+// operation the history shows on top.
+func (e *portalEnv) submitImport() string {
+	e.do("submit the import",
+		click("#import-form-submit"),
+		until(fmt.Sprintf(`location.hash === "#/history/%s/%s" && !!document.querySelector("#history tbody tr[data-id]")`, rg, srvName), 15*time.Second),
+	)
+	return evalIn[string](e, `document.querySelector("#history tbody tr[data-id]").dataset.id`)
+}
+
+func (e *portalEnv) importNew(db, blobURI string) {
+	e.openImport(db, blobURI)
+	e.waitEnded(e.submitImport(), "Completed")
+	e.checkImported(db)
+}
+
+// checkImported compares the imported database with the source and looks
+// for it on the server page.
+func (e *portalEnv) checkImported(db string) {
 	var n int
 	var sum float64
 	conn := e.openDB(db)
 	defer conn.Close()
 	if err := conn.QueryRow(`SELECT count(*), sum(amount) FROM orders`).Scan(&n, &sum); err != nil {
-		e.t.Fatalf("read imported database: %v", err)
+		e.t.Fatalf("read imported database %s: %v", db, err)
 	}
 	if want := 2.5 * float64(rows*(rows-1)/2); n != rows || sum != want {
-		e.t.Fatalf("imported %d rows summing to %v, want %d summing to %v", n, sum, rows, want)
+		e.t.Fatalf("imported %d rows summing to %v into %s, want %d summing to %v", n, sum, db, rows, want)
 	}
 	e.do("see the imported database on the server page",
 		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
 		until(fmt.Sprintf(`!!document.querySelector('#databases a.export-link[data-db=%q]')`, db), 10*time.Second),
 	)
+}
+
+// isolatedImport imports the package of export over Private Link into a
+// new database; while it holds, a Reader signed in to the portal tries to
+// approve on the server's page and is refused.
+func (e *portalEnv) isolatedImport(export string) {
+	st := e.richStatus(export)
+	e.openImport("sales_pl", st.BlobURI)
+	e.do("choose Private Link",
+		click("#usePrivateLink"),
+		chromedp.WaitVisible(chromedp.CSS("#pl-fields")),
+	)
+	id := e.submitImport()
+	e.waitHeld(id)
+
+	e.signInAs(e.principal("viewer", "Reader"), "viewer")
+	row := fmt.Sprintf(`table.pecs tr[data-id$="/privateEndpointConnections/importexport-%s"]`, id)
+	e.do("try to approve as a Reader",
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		click(row+" button.approve"),
+		until(`document.querySelector("#messages .error")?.textContent.startsWith("AuthorizationFailed")`, 10*time.Second),
+	)
+	e.signInAs(e.token, "admin")
+
+	e.approveAll(2)
+	e.waitEnded(id, "Completed")
+	e.checkImported("sales_pl")
 }
 
 type richStatus struct {
@@ -535,18 +594,37 @@ type richStatus struct {
 	BlobURI         string `json:"blobUri"`
 }
 
-func (e *portalEnv) get(path string, out any) int {
+// principal creates a principal with role at the subscription and
+// returns its token.
+func (e *portalEnv) principal(name, role string) string {
 	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.ep.API+path, nil)
+	var out struct {
+		Token string `json:"token"`
+	}
+	body := fmt.Sprintf(`{"name":%q,"role":%q,"scope":"/subscriptions/%s"}`, name, role, e.ep.Subscription)
+	if code := e.call("POST", "/bacport/principals", body, &out); code != http.StatusCreated || out.Token == "" {
+		e.t.Fatalf("create principal %s: HTTP %d", name, code)
+	}
+	return out.Token
+}
+
+func (e *portalEnv) get(path string, out any) int { return e.call("GET", path, "", out) }
+
+func (e *portalEnv) call(method, path, body string, out any) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.ep.API+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+e.token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := e.client.Do(req)
 	if err != nil {
-		e.t.Fatalf("GET %s: %v", path, err)
+		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	if out != nil && resp.StatusCode == http.StatusOK {
+	if out != nil && resp.StatusCode/100 == 2 {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			e.t.Fatalf("GET %s: decode: %v", path, err)
+			e.t.Fatalf("%s %s: decode: %v", method, path, err)
 		}
 	}
 	return resp.StatusCode
