@@ -67,6 +67,29 @@ func flows(t *testing.T, w *world, e *engine) {
 		wantFinal(t, st, "Pending", "Rejected")
 		w.noConnections(t, iso)
 	})
+	t.Run("deleting the storage side with armstorage fails the job", func(t *testing.T) {
+		id := w.start(t, e, job{srv: iso, db: src, blob: e.name + "-sdel.bacpac", isolated: true})
+		w.waitHeld(t, id)
+		_, err := w.stc.NewPrivateEndpointConnectionsClient().Delete(w.ctx, rg, acctName, connName(id), nil)
+		must(t, err)
+		w.wantFailed(t, id, "PrivateEndpointConnectionDeleted", "storage account "+acctName)
+		w.noConnections(t, iso)
+	})
+	t.Run("a held job survives a restart and runs once approved", func(t *testing.T) {
+		id := w.start(t, e, job{srv: iso, db: src, blob: e.name + "-restart.bacpac", isolated: true})
+		w.waitHeld(t, id)
+		must(t, w.decideSQL(t, w.sqlc, iso, id, "Approved"))
+		w.s.restart(t)
+		st := w.wait(t, id, "held after the restart", func(s opStatus) bool { return s.Status != "" })
+		if st.Status != "WaitingForApproval" {
+			t.Fatalf("operation %s after a restart: %+v, want WaitingForApproval", id, st)
+		}
+		must(t, w.decideStorage(t, w.stc, id, "Approved"))
+		if st := w.waitEnd(t, id); st.Status != "Succeeded" {
+			t.Fatalf("operation %s ended %+v after a restart and approval", id, st)
+		}
+		w.noConnections(t, iso)
+	})
 	t.Run("deleting a connection fails the job", func(t *testing.T) {
 		id := w.start(t, e, job{srv: iso, db: src, blob: e.name + "-del.bacpac", isolated: true})
 		w.waitHeld(t, id)
@@ -195,6 +218,22 @@ func isolatedRoundTrip(t *testing.T, w *world, e *engine, iso, src string, rows 
 	must(t, err)
 	if n := len(srvDoc.Properties.PrivateEndpointConnections); n != 1 {
 		t.Fatalf("server GET embeds %d connections, want 1", n)
+	}
+	var acctDoc struct {
+		Properties struct{ PrivateEndpointConnections []conn }
+	}
+	w.s.mustCall(t, "GET", w.acctID, nil, 200, &acctDoc)
+	if n := len(acctDoc.Properties.PrivateEndpointConnections); n != 1 {
+		t.Fatalf("storage account GET embeds %d connections, want 1", n)
+	}
+	got, err := w.sqlc.NewPrivateEndpointConnectionsClient().Get(w.ctx, rg, iso, connName(id), nil)
+	must(t, err)
+	sgot, err := w.stc.NewPrivateEndpointConnectionsClient().Get(w.ctx, rg, acctName, connName(id), nil)
+	must(t, err)
+	if *got.Type != "Microsoft.Sql/servers/privateEndpointConnections" || *got.Properties.GroupIDs[0] != "sqlServer" ||
+		*sgot.Type != "Microsoft.Storage/storageAccounts/privateEndpointConnections" ||
+		*sgot.Properties.PrivateEndpoint.ID == "" {
+		t.Fatalf("SDK Get: %s %v, %s", *got.Type, got.Properties.GroupIDs, *sgot.Type)
 	}
 
 	// One approval is not enough.

@@ -72,6 +72,7 @@ func freeAddr(t *testing.T) string {
 type serve struct {
 	t      *testing.T
 	dir    string
+	args   []string
 	cmd    *exec.Cmd
 	out    *lockedBuffer
 	ep     server.Endpoints
@@ -103,16 +104,32 @@ func startServe(t *testing.T, extra ...string) *serve {
 		t.Skip("builds bacport and runs bacport serve as a process")
 	}
 	s := &serve{t: t, dir: t.TempDir(), out: &lockedBuffer{}}
-	args := append([]string{"serve", "--data-dir", s.dir, "--listen", freeAddr(t),
+	s.args = append([]string{"serve", "--data-dir", s.dir, "--listen", freeAddr(t),
 		"--blob-listen", freeAddr(t), "--poll-interval", "200ms"}, extra...)
-	s.cmd = exec.Command(binary(t), args...)
+	t.Cleanup(func() { s.stop() })
+	s.start(t)
+	return s
+}
+
+// restart stops the process gracefully and starts it again on the same
+// data directory and addresses.
+func (s *serve) restart(t *testing.T) {
+	t.Helper()
+	s.stop()
+	s.start(t)
+}
+
+func (s *serve) start(t *testing.T) {
+	t.Helper()
+	os.Remove(filepath.Join(s.dir, "endpoints.json"))
+	s.cmd = exec.Command(binary(t), s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start bacport serve: %v", err)
 	}
-	s.exited = make(chan struct{})
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(s.stop)
+	exited := make(chan struct{})
+	s.exited = exited
+	go func(c *exec.Cmd) { c.Wait(); close(exited) }(s.cmd)
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -144,7 +161,6 @@ func startServe(t *testing.T, extra ...string) *serve {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
 	s.client = &http.Client{Transport: tr}
-	return s
 }
 
 func (s *serve) stop() {
