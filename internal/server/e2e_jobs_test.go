@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	armsqlv2 "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql/v2"
 )
 
@@ -301,6 +302,40 @@ func TestServe_Durability(t *testing.T) {
 		sameRows(t, bigSrc, e.p.sqliteFile(rg, srv, "bigk"), "big")
 	})
 
+	e.run(t, "kill -9 during an import into an existing database (extensions PUT): resumed, rows there once", func(t *testing.T) {
+		e.createDB("bigx")
+		e.p.restart(capped...)
+		ext := e.v2.NewDatabaseExtensionsClient()
+		body := armsqlv2.DatabaseExtensions{Properties: &armsqlv2.DatabaseExtensionsProperties{
+			OperationMode:  to.Ptr(armsqlv2.OperationModeImport),
+			StorageKeyType: to.Ptr(armsqlv2.StorageKeyTypeStorageAccessKey), StorageKey: to.Ptr(e.key),
+			StorageURI: to.Ptr(e.uri("big.bacpac")), AdministratorLogin: to.Ptr(login),
+			AdministratorLoginPassword: to.Ptr(e.password),
+		}}
+		poller, err := ext.BeginCreateOrUpdate(e.ctx, rg, srv, "bigx", "Import", body, nil)
+		if err != nil {
+			t.Fatalf("begin extension import: %v", err)
+		}
+		tok := mustToken(t, poller)
+		id := opID(t, tok)
+		e.waitRunning(id)
+		e.p.kill9()
+		e.p.restart()
+		resumed, err := ext.BeginCreateOrUpdate(e.ctx, rg, srv, "bigx", "Import", body,
+			&armsqlv2.DatabaseExtensionsClientBeginCreateOrUpdateOptions{ResumeToken: tok})
+		if err != nil {
+			t.Fatalf("resume poller: %v", err)
+		}
+		res, err := resumed.PollUntilDone(e.ctx, pollEvery)
+		if err != nil || *res.Properties.Status != "Completed" {
+			t.Fatalf("extension import after restart: %v", err)
+		}
+		if st := e.p.status(e.rec, id); st.Runs != 2 {
+			t.Fatalf("killed extension import ran %d times, want 2", st.Runs)
+		}
+		sameRows(t, bigSrc, e.p.sqliteFile(rg, srv, "bigx"), "big")
+	})
+
 	e.run(t, "an import killed on every run fails with the reason and leaves no database", func(t *testing.T) {
 		e.p.restart(capped...)
 		poller, err := e.v2.NewServersClient().BeginImportDatabase(e.ctx, rg, srv, e.importNewDef("bigf", "big.bacpac"), nil)
@@ -370,8 +405,8 @@ func TestServe_Durability(t *testing.T) {
 			e.p.call(e.rec, e.p.token, "GET", next, nil, &p)
 		}
 		slices.Sort(all)
-		if len(all) != 7 || len(slices.Compact(all)) != 7 {
-			t.Fatalf("paged history: %d requests (%v), want 7 distinct", len(all), all)
+		if len(all) != 8 || len(slices.Compact(all)) != 8 {
+			t.Fatalf("paged history: %d requests (%v), want 8 distinct", len(all), all)
 		}
 
 		for _, f := range []struct {
