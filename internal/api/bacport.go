@@ -36,6 +36,7 @@ type richStatus struct {
 	FinishedTime               *time.Time            `json:"finishedTime,omitempty"`
 	LastModifiedTime           time.Time             `json:"lastModifiedTime"`
 	CancelRequested            bool                  `json:"cancelRequested"`
+	Cancellable                bool                  `json:"cancellable"` // a cancel would be accepted now
 	Error                      *store.OperationErr   `json:"error,omitempty"`
 	RequestedBy                string                `json:"requestedBy"`
 	Runs                       int                   `json:"runs"`
@@ -51,6 +52,7 @@ func (s *Server) rich(op *store.Operation) richStatus {
 		QueuedTime: op.QueuedAt, StartedTime: op.StartedAt, FinishedTime: op.FinishedAt,
 		LastModifiedTime: op.ModifiedAt, CancelRequested: op.CancelRequested, Error: op.Error,
 		RequestedBy: op.PrincipalName, Runs: op.Runs, PrivateEndpointConnections: op.Endpoints,
+		Cancellable: !store.Terminal(op.Status) && !op.CancelRequested && !op.Committing,
 	}
 	if r.Tables == nil {
 		r.Tables = []store.TableProgress{}

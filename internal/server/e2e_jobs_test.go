@@ -116,7 +116,7 @@ func TestServe_Durability(t *testing.T) {
 		}
 		id := opID(t, mustToken(t, poller))
 		st := e.waitRunning(id)
-		if st.Phase == "" || len(st.Tables) == 0 || st.QueuedTime == "" || st.StartedTime == "" {
+		if st.Phase == "" || len(st.Tables) == 0 || st.QueuedTime == "" || st.StartedTime == "" || !st.Cancellable {
 			t.Fatalf("rich status of a running export lacks phase, tables or times: %+v", st)
 		}
 
@@ -153,7 +153,7 @@ func TestServe_Durability(t *testing.T) {
 		wantCode(t, err, 200, "OperationCancelled")
 		st = e.p.status(e.rec, id)
 		t.Logf("cancel took %v to end the job (status %s)", time.Since(start).Round(time.Millisecond), st.Status)
-		if st.Status != "Cancelled" || st.FinishedTime == "" {
+		if st.Status != "Cancelled" || st.FinishedTime == "" || st.Cancellable {
 			t.Fatalf("after cancel: status %+v", st)
 		}
 		if e.blobExists("big-cancelled.bacpac") {

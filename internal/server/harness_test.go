@@ -284,6 +284,7 @@ type opStatus struct {
 	Percent      float64 `json:"percent"`
 	Rows         int64   `json:"rows"`
 	Runs         int     `json:"runs"`
+	Cancellable  bool    `json:"cancellable"`
 	QueuedTime   string  `json:"queuedTime"`
 	StartedTime  string  `json:"startedTime"`
 	FinishedTime string  `json:"finishedTime"`
