@@ -596,10 +596,12 @@ async function operationView(id, refreshing) {
   if (!done) refreshWhile("operation", hash, 1000, () => operationView(id, true));
 }
 
+function plural(n, one, many) { return `${n} ${n === 1 ? one : many}`; }
+
 function trafficText(t) {
   const parts = [];
-  if (t.connections) parts.push(`${t.connections} connections`);
-  if (t.opens) parts.push(`${t.opens} file opens`);
+  if (t.connections) parts.push(plural(t.connections, "connection", "connections"));
+  if (t.opens) parts.push(plural(t.opens, "file opened", "files opened"));
   if (t.bytesIn || t.bytesOut) parts.push(`${bytes(t.bytesIn)} in, ${bytes(t.bytesOut)} out`);
   if (t.refused) parts.push(`${t.refused} refused`);
   return parts.join(" · ");
