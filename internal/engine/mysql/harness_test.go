@@ -32,8 +32,6 @@ func Harness() enginetest.Harness {
 			switch {
 			case strings.HasPrefix(column, "Field_char_"), strings.HasPrefix(column, "Field_nchar_"):
 				return true // MySQL CHAR drops trailing blanks on read
-			case strings.Contains(column, "uniqueidentifier"), strings.Contains(column, "sql_variant"):
-				return true // held as char(36) text and as raw bytes
 			}
 			return false
 		},

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/bacport/bacport/internal/engine"
@@ -124,10 +123,6 @@ func harness() enginetest.Harness {
 		// microseconds (see the package doc).
 		Lossy:         enginetest.LossyMappings{OffsetToUTC: true, Microseconds: true},
 		StrictFixture: "BACPACToD-Test.bacpac",
-		Inexact: func(table, column string) bool {
-			// sql_variant is held as SQL Server's serialization in bytea.
-			return strings.Contains(column, "sql_variant")
-		},
 	}
 }
 
