@@ -285,6 +285,9 @@ func (e *env) serveFiles(t *testing.T, certBefore []byte) {
 				t.Fatalf("the start-up banner does not show %q", want)
 			}
 		}
+		if n := strings.Count(banner, e.p.token); n != 1 {
+			t.Fatalf("the admin token was shown %d times over two starts, want once (the first)", n)
+		}
 		cert, err := os.ReadFile(ep.CertFile)
 		if err != nil || !bytes.Equal(cert, certBefore) {
 			t.Fatalf("the certificate changed across a restart (err %v)", err)
