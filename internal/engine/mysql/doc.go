@@ -118,8 +118,10 @@
 //     one SELECT on one connection (tables are still read in parallel).
 //   - MySQL has no schemas: tables of every schema land in one database; a
 //     name used in two schemas becomes schema_name outside dbo.
-//   - CHAR columns drop trailing blanks when read, as MySQL does; SQL
-//     Server's char(n) padding is not kept.
+//   - MySQL keeps no trailing blanks in CHAR values: an export reads them
+//     padded to the column length (sql_mode PAD_CHAR_TO_FULL_LENGTH, as
+//     SQL Server's nchar(n) holds them), so 'ab ' and 'ab' both come out as
+//     'ab' padded. Servers without that mode return them unpadded.
 //   - Collations are not carried from SQL Server: utf8mb4's default
 //     collation decides comparisons and uniqueness.
 package mysql

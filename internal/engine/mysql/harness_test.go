@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/bacport/bacport/internal/engine"
@@ -28,13 +27,6 @@ func Harness() enginetest.Harness {
 		// datetimeoffset=utc and fraction=truncate (see the package doc).
 		Lossy:         enginetest.LossyMappings{OffsetToUTC: true, Microseconds: true},
 		StrictFixture: "BACPACToD-Test.bacpac",
-		Inexact: func(table, column string) bool {
-			switch {
-			case strings.HasPrefix(column, "Field_char_"), strings.HasPrefix(column, "Field_nchar_"):
-				return true // MySQL CHAR drops trailing blanks on read
-			}
-			return false
-		},
 	}
 }
 

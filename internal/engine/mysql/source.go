@@ -88,6 +88,11 @@ func (src *source) start(ctx context.Context, n int) error {
 			return err
 		}
 		src.all = append(src.all, c)
+		// CHAR values come back padded to their length, as SQL Server's
+		// nchar(n), which they are exported as, holds them. A server that
+		// no longer knows the mode returns them unpadded; that is all.
+		_, _ = c.ExecContext(ctx,
+			"SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',PAD_CHAR_TO_FULL_LENGTH')")
 		for _, q := range []string{
 			"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 			"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
