@@ -72,7 +72,9 @@ func probeWrite(ctx context.Context, acct *blob.Account, u blob.URI) error {
 		return nil
 	}
 	var re *azcore.ResponseError
-	if errors.As(err, &re) && (re.StatusCode == http.StatusForbidden || re.StatusCode == http.StatusUnauthorized) {
+	denied := errors.As(err, &re) &&
+		(re.StatusCode == http.StatusForbidden || re.StatusCode == http.StatusUnauthorized)
+	if denied {
 		return Errorf(CodeStorageCredentials, err, "storageKey does not allow writing %s; give an "+
 			"account key, or a SAS with write and create permission", u.Blob)
 	}
