@@ -202,8 +202,7 @@ func runPackageImport(ctx context.Context, outw, errw io.Writer, f dbFlags, in s
 		Progress: p.event,
 	})
 	if err != nil {
-		var ve *engine.ValueError
-		if errors.As(err, &ve) && !lossy {
+		if errors.Is(err, engine.ErrLossy) && !lossy {
 			return fmt.Errorf("import: %w (nothing was kept; --lossy allows the documented lossy mappings)", err)
 		}
 		return fmt.Errorf("import: %w (nothing was kept)", err)

@@ -119,6 +119,10 @@ var (
 	ErrDatabaseExists = errors.New("database already exists")
 	ErrNotEmpty       = errors.New("database is not empty")
 	ErrNotSupported   = errors.New("not supported")
+	// ErrLossy is wrapped by a *ValueError whose value one of the
+	// target's documented lossy mappings would accept (Config.Lossy), so
+	// callers can say that the option exists.
+	ErrLossy = errors.New("only a documented lossy mapping holds this value")
 )
 
 // ValueError reports a value the target cannot hold exactly.

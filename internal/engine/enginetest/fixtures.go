@@ -124,6 +124,9 @@ func testStrictFixture(t *testing.T, h Harness) {
 	if ve.Table == "" || ve.Column == "" || ve.Row < 1 {
 		t.Errorf("ValueError %+v does not name table, column and row", ve)
 	}
+	if !errors.Is(err, engine.ErrLossy) {
+		t.Errorf("error %q does not wrap engine.ErrLossy, so callers cannot say that Config.Lossy exists", err)
+	}
 	msg := err.Error()
 	for _, want := range []string{ve.Table, ve.Column, "row " + strconv.FormatInt(ve.Row, 10)} {
 		if !strings.Contains(msg, want) {

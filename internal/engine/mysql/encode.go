@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bacport/bacport/internal/bacpac"
+	"github.com/bacport/bacport/internal/engine"
 )
 
 // textLimit and blobLimit are the byte limits of MySQL's TEXT and BLOB
@@ -145,7 +146,7 @@ func (cp *colPlan) format(dst []byte, v any, s *settings) ([]byte, error) {
 		if s.truncate && !cp.isExact {
 			d = d.Truncate(time.Microsecond)
 		}
-		if err := fits(int(d%time.Second), cp.t.fraction()); err != nil {
+		if err := cp.fitsFraction(int(d%time.Second), s); err != nil {
 			return dst, fmt.Errorf("%s: %w", t, err)
 		}
 		dst = appendClock(dst, int(d/time.Hour), int(d/time.Minute%60), int(d/time.Second%60))
@@ -351,10 +352,10 @@ func (cp *colPlan) formatDateTime(dst []byte, v any, s *settings) ([]byte, error
 		}
 	case cp.src.Name == "datetimeoffset":
 		if _, off := t.Zone(); off != 0 && !s.offsetToUTC {
-			return dst, fmt.Errorf("%s: MySQL datetime cannot keep the offset; "+
+			return dst, lossyError{fmt.Errorf("%s: MySQL datetime cannot keep the offset; "+
 				"the DSN option datetimeoffset=utc or the lossy import option "+
 				"(engine.Config.Lossy) stores the UTC instant instead",
-				t.Format("2006-01-02 15:04:05.9999999 -07:00"))
+				t.Format("2006-01-02 15:04:05.9999999 -07:00"))}
 		}
 		t = t.UTC()
 	case cp.src.Name == "datetime" && !cp.isExact:
@@ -364,7 +365,7 @@ func (cp *colPlan) formatDateTime(dst []byte, v any, s *settings) ([]byte, error
 	if s.truncate && !cp.isExact {
 		t = t.Truncate(time.Microsecond)
 	}
-	if err := fits(t.Nanosecond(), cp.t.fraction()); err != nil {
+	if err := cp.fitsFraction(t.Nanosecond(), s); err != nil {
 		return dst, fmt.Errorf("%s: %w", t.Format("2006-01-02 15:04:05.999999999"), err)
 	}
 	if t.Year() < 0 || t.Year() > 9999 {
@@ -374,6 +375,24 @@ func (cp *colPlan) formatDateTime(dst []byte, v any, s *settings) ([]byte, error
 	dst = append(dst, ' ')
 	dst = appendClock(dst, t.Hour(), t.Minute(), t.Second())
 	return appendFrac(dst, t.Nanosecond(), cp.t.fraction()), nil
+}
+
+// lossyError marks a value that one of the documented lossy mappings
+// would accept, so callers can tell (engine.ErrLossy).
+type lossyError struct{ error }
+
+func (e lossyError) Unwrap() []error { return []error{e.error, engine.ErrLossy} }
+
+// fitsFraction checks a time's nanoseconds against the column's digits.
+// When dropping the 100-nanosecond digit alone would make the value fit,
+// the error says that the lossy mapping exists.
+func (cp *colPlan) fitsFraction(ns int, s *settings) error {
+	err := fits(ns, cp.t.fraction())
+	if err != nil && !cp.isExact && !s.truncate && fits(ns-ns%1000, cp.t.fraction()) == nil {
+		return lossyError{fmt.Errorf("%w; the DSN option fraction=truncate or the lossy "+
+			"import option (engine.Config.Lossy) drops the 100 ns digit", err)}
+	}
+	return err
 }
 
 // fits checks that ns has no digits past the column's fractional digits.

@@ -59,6 +59,9 @@ func TestLoad_ValueErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), c.say) {
 					t.Errorf("error %q does not say %q", err, c.say)
 				}
+				if got := errors.Is(err, engine.ErrLossy); got != c.lossy {
+					t.Errorf("errors.Is(%q, ErrLossy) = %v, want %v", err, got, c.lossy)
+				}
 			}
 		})
 	}

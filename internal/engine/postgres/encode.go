@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bacport/bacport/internal/bacpac"
+	"github.com/bacport/bacport/internal/engine"
 )
 
 // tkind is how a target column's values are checked and written.
@@ -96,6 +97,8 @@ type lossyError struct{ msg string }
 func (e *lossyError) Error() string {
 	return e.msg + " (the lossy import option, engine.Config.Lossy, allows this documented mapping)"
 }
+
+func (e *lossyError) Unwrap() error { return engine.ErrLossy }
 
 // convert checks v against the column and returns its canonical form:
 // bool, int64, float32, float64, bacpac.Decimal, string, []byte,

@@ -79,6 +79,8 @@ func TestLoad_ValueErrors(t *testing.T) {
 				case ve.Table != "dbo.v_"+c.name || ve.Column != "val" || ve.Row != 3:
 					t.Errorf("ValueError names %s/%s/%d, want dbo.v_%s/val/3", ve.Table, ve.Column,
 						ve.Row, c.name)
+				case errors.Is(err, engine.ErrLossy) != c.lossy:
+					t.Errorf("errors.Is(%q, ErrLossy) = %v, want %v", err, !c.lossy, c.lossy)
 				}
 				if err := tgt.Abort(t.Context()); err != nil {
 					t.Errorf("Abort: %v", err)
