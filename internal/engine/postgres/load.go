@@ -138,15 +138,28 @@ func (t *target) Load(ctx context.Context, tb *bacpac.Table, next func() ([]any,
 	if !lt.binary {
 		format = "text"
 	}
-	sql := "COPY " + qualified(lt.schema, lt.name) + " (" + strings.Join(cols, ", ") +
-		") FROM STDIN (FORMAT " + format + ")"
+	qname := qualified(lt.schema, lt.name)
+	sql := "COPY " + qname + " (" + strings.Join(cols, ", ") +
+		") FROM STDIN (FORMAT " + format + ", FREEZE)"
 
 	conn, err := t.pool.Acquire(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("load %s: %w", name, err)
 	}
 	defer conn.Release()
-	tag, err := conn.Conn().PgConn().CopyFrom(ctx, s, sql)
+	// COPY FREEZE into a table emptied in the same transaction writes the
+	// rows already frozen and visible to all, so the index builds in
+	// Finish, and the first VACUUM, need not rewrite every page to set
+	// hint bits. The table is new and empty, so the TRUNCATE loses nothing.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("load %s: %w", name, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "TRUNCATE "+qname); err != nil {
+		return 0, fmt.Errorf("load %s: %w", name, err)
+	}
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, s, sql)
 	if s.err != nil {
 		return s.rows, fmt.Errorf("load %s: %w", name, s.err)
 	}
@@ -154,6 +167,9 @@ func (t *target) Load(ctx context.Context, tb *bacpac.Table, next func() ([]any,
 		if ve := serverValueError(name, err); ve != nil {
 			return 0, fmt.Errorf("load %s: %w", name, ve)
 		}
+		return 0, fmt.Errorf("load %s: %w", name, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("load %s: %w", name, err)
 	}
 	return tag.RowsAffected(), nil
