@@ -172,6 +172,7 @@ func startStorage(ctx context.Context, dir string) (*blob.Account, func(), error
 type result struct {
 	kind      string
 	steps     []step
+	tables    []string
 	wall      time.Duration
 	cpu       map[string]time.Duration // phase -> CPU time from the profile
 	procCPU   time.Duration            // this process, from the OS
@@ -190,6 +191,7 @@ type step struct {
 // clock marks step boundaries with the database server's CPU at each.
 type clock struct {
 	engine string
+	tables []string // "name at N.N s", as each table finished
 	mu     sync.Mutex
 	start  time.Time
 	last   time.Time
@@ -201,6 +203,13 @@ type clock struct {
 func newClock(engine string) *clock {
 	now, s := time.Now(), serverCPU(engine)
 	return &clock{engine: engine, start: now, last: now, srv0: s, srv: s}
+}
+
+// table notes when a table's rows are all moved.
+func (c *clock) table(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tables = append(c.tables, fmt.Sprintf("%s %.1f s", name, time.Since(c.start).Seconds()))
 }
 
 func (c *clock) mark(name string) {
@@ -249,6 +258,9 @@ func exportPhase(ctx context.Context, drv engine.Driver, cfg engine.Config, acct
 		Progress: func(p engine.Progress) {
 			if p.Phase == engine.PhaseData || p.Phase == engine.PhaseTable {
 				once.Do(func() { clk.mark("schema") })
+			}
+			if p.Phase == engine.PhaseTable {
+				clk.table(p.Table)
 			}
 		},
 	})
@@ -302,6 +314,9 @@ func importPhase(ctx context.Context, drv engine.Driver, cfg engine.Config, acct
 			switch p.Phase {
 			case engine.PhaseData, engine.PhaseTable:
 				schemaOnce.Do(func() { clk.mark("create tables") })
+				if p.Phase == engine.PhaseTable {
+					clk.table(p.Table)
+				}
 			case engine.PhaseFinish:
 				schemaOnce.Do(func() { clk.mark("create tables") })
 				finishOnce.Do(func() { clk.mark("load") })
@@ -333,6 +348,7 @@ func (r *result) finish(c *clock, prof *os.File, cpu0 time.Duration) {
 	pprof.StopCPUProfile()
 	prof.Close()
 	r.steps = c.steps
+	r.tables = c.tables
 	r.wall = c.last.Sub(c.start)
 	r.serverCPU = c.srv - c.srv0
 	r.procCPU = procCPU(os.Getpid(), false) - cpu0
@@ -467,6 +483,9 @@ func (r *result) print(w io.Writer, eng string, size int64) {
 		fmt.Fprintf(w, ", package %.1f MB", float64(r.outBytes)/1e6)
 	}
 	fmt.Fprintln(w)
+	if len(r.tables) > 0 {
+		fmt.Fprintf(w, "    tables done at: %s\n", strings.Join(r.tables, ", "))
+	}
 	var total time.Duration
 	for _, d := range r.cpu {
 		total += d
