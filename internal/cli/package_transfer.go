@@ -52,7 +52,7 @@ func (f *dbFlags) add(cmd *cobra.Command, dsnFlag, dsnHelp string) {
 func addPackageTransferCmds(parent *cobra.Command) {
 	var exp dbFlags
 	var out string
-	var force bool
+	var force, expLossy bool
 	export := &cobra.Command{
 		Use:   "export --source DSN --out FILE",
 		Short: "Export a SQLite, PostgreSQL or MySQL/MariaDB database to a .bacpac file",
@@ -61,8 +61,9 @@ snapshot and writes it as a BACPAC package, as SqlPackage's Export action does,
 without the service. Each column is described in SQL Server terms (see README,
 "Type mapping") and keeps its exact source type, so an import into the same engine
 restores it exactly. The file appears only when the export succeeds; a failure
-or Ctrl-C leaves nothing behind. A value no SQL Server type holds (a NaN float,
-say) fails the export naming table, column and row.
+or Ctrl-C leaves nothing behind. A value no SQL Server type holds (a NaN or
+infinite float) fails the export naming table, column and row, unless --lossy
+writes it as NULL (nullable columns only; each such column is listed).
 
 The DSN names the engine: sqlite:///path/db.sqlite, postgres://user@host:5432/db,
 mysql://user@host:3306/db. Give the password in $` + passwordEnv + ` rather than in
@@ -71,12 +72,13 @@ the DSN, so it stays out of your shell history.`,
 			"  BACPORT_DB_PASSWORD=… bacport package export --source postgres://admin@db:5432/shop --out shop.bacpac",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPackageExport(ctxOf(cmd), cmd.ErrOrStderr(), exp, out, force)
+			return runPackageExport(ctxOf(cmd), cmd.ErrOrStderr(), exp, out, force, expLossy)
 		},
 	}
 	exp.add(export, "source", "database to export: sqlite://…, postgres://… or mysql://…")
 	export.Flags().StringVar(&out, "out", "", "package file to write")
 	export.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
+	export.Flags().BoolVar(&expLossy, "lossy", false, "write NaN and infinite floats as NULL instead of failing")
 	_ = export.MarkFlagRequired("out")
 
 	var imp dbFlags
@@ -115,7 +117,7 @@ one is left empty.`,
 	parent.AddCommand(export, imp2)
 }
 
-func runPackageExport(ctx context.Context, errw io.Writer, f dbFlags, out string, force bool) error {
+func runPackageExport(ctx context.Context, errw io.Writer, f dbFlags, out string, force, lossy bool) error {
 	d, err := engine.Lookup(f.dsn)
 	if err != nil {
 		return usageError{err}
@@ -153,9 +155,17 @@ func runPackageExport(ctx context.Context, errw io.Writer, f dbFlags, out string
 		Database: cmp.Or(cfg.Database, databaseOf(f.dsn)),
 		Engine:   d.Name(),
 		Progress: p.event,
+		Lossy:    lossy,
 	})
+	if errors.Is(err, bacpac.ErrInvalidValue) && !lossy {
+		return fmt.Errorf("export: %w (nothing was written; --lossy writes NaN and infinite floats "+
+			"in nullable columns as NULL)", err)
+	}
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("export: %w (nothing was written)", err)
+	}
+	for _, c := range rep.Changed {
+		fmt.Fprintf(errw, "  changed %s.%s: %d values: %s\n", c.Table, c.Column, c.Values, c.Reason)
 	}
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("write package file: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -44,13 +45,14 @@ func Export(ctx context.Context, src Source, out io.Writer, opts ExportOptions) 
 	}
 
 	rep.Tables = make([]TableReport, len(m.Tables))
+	changed := make([][]Changed, len(m.Tables))
 	var total totals
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallelism(opts.Parallel))
 	for i, t := range m.Tables {
 		rep.Tables[i] = TableReport{Schema: t.Schema, Name: t.Name}
 		g.Go(func() error {
-			return exportTable(gctx, src, w, t, &rep.Tables[i], &total, emit, opts)
+			return exportTable(gctx, src, w, t, &rep.Tables[i], &changed[i], &total, emit, opts)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -62,6 +64,9 @@ func Export(ctx context.Context, src Source, out io.Writer, opts ExportOptions) 
 		return rep, fmt.Errorf("finish package: %w", err)
 	}
 	rep.Rows, rep.Bytes = total.rows.Load(), total.bytes.Load()
+	for _, c := range changed {
+		rep.Changed = append(rep.Changed, c...)
+	}
 	rep.Elapsed = time.Since(start)
 	emit(Progress{Phase: PhaseDone, Rows: rep.Rows, Bytes: rep.Bytes})
 	return rep, nil
@@ -70,14 +75,22 @@ func Export(ctx context.Context, src Source, out io.Writer, opts ExportOptions) 
 type totals struct{ rows, bytes atomic.Int64 }
 
 func exportTable(ctx context.Context, src Source, w *bacpac.Writer, t *bacpac.Table,
-	tr *TableReport, total *totals, emit func(Progress), opts ExportOptions) error {
+	tr *TableReport, changed *[]Changed, total *totals, emit func(Progress), opts ExportOptions) error {
 	name := t.Schema + "." + t.Name
 	tw, err := w.Table(t)
 	if err != nil {
 		return fmt.Errorf("export table %s: %w", name, err)
 	}
+	var nulled []int64 // per data column, with opts.Lossy
+	cols := t.DataColumns()
+	if opts.Lossy {
+		nulled = make([]int64, len(cols))
+	}
 	started := time.Now()
 	err = src.Rows(ctx, t, func(row []any) error {
+		if nulled != nil {
+			nullNonFinite(row, cols, nulled)
+		}
 		if err := tw.WriteRow(row); err != nil {
 			return err
 		}
@@ -94,6 +107,12 @@ func exportTable(ctx context.Context, src Source, w *bacpac.Writer, t *bacpac.Ta
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("export table %s: %w", name, err)
 	}
+	for i, n := range nulled {
+		if n > 0 {
+			*changed = append(*changed, Changed{Table: name, Column: cols[i].Name, Values: n,
+				Reason: "NaN or infinite float, which SQL Server has not, written as NULL"})
+		}
+	}
 	total.rows.Add(tr.Rows)
 	total.bytes.Add(tr.Bytes)
 	emit(Progress{Phase: PhaseTable, Table: name, Rows: tr.Rows, Bytes: tr.Bytes})
@@ -102,6 +121,27 @@ func exportTable(ctx context.Context, src Source, w *bacpac.Writer, t *bacpac.Ta
 			"bytes", tr.Bytes, "elapsed", time.Since(started))
 	}
 	return nil
+}
+
+// nullNonFinite replaces NaN and infinite floats in nullable columns by
+// NULL, counting them per column. NOT NULL columns keep them, so the
+// package writer refuses them naming the row.
+func nullNonFinite(row []any, cols []*bacpac.Column, nulled []int64) {
+	for i, v := range row {
+		var f float64
+		switch x := v.(type) {
+		case float64:
+			f = x
+		case float32:
+			f = float64(x)
+		default:
+			continue
+		}
+		if (math.IsNaN(f) || math.IsInf(f, 0)) && i < len(cols) && cols[i].Nullable {
+			row[i] = nil
+			nulled[i]++
+		}
+	}
 }
 
 func progressFunc(fn func(Progress)) func(Progress) {

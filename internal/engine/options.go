@@ -48,6 +48,11 @@ type ExportOptions struct {
 	Progress func(Progress)
 	// Logger, when set, receives debug events per table.
 	Logger *slog.Logger
+	// Lossy writes NULL for the values no SQL Server type holds, NaN and
+	// infinite floats, in nullable columns, instead of failing; every
+	// column where that happened is in ExportReport.Changed. A NOT NULL
+	// column still fails.
+	Lossy bool
 }
 
 // ImportOptions tune Import.
@@ -82,6 +87,17 @@ type ExportReport struct {
 	Rows    int64
 	Bytes   int64
 	Elapsed time.Duration
+	// Changed lists the columns where ExportOptions.Lossy wrote NULL
+	// for values SQL Server cannot hold.
+	Changed []Changed
+}
+
+// Changed is one column whose values a lossy export changed.
+type Changed struct {
+	Table  string // "schema.name"
+	Column string
+	Values int64  // how many values
+	Reason string // e.g. "NaN or infinite float written as NULL"
 }
 
 // ImportReport summarizes an import.

@@ -112,7 +112,9 @@ type Family struct {
 	// holds (a NaN or infinite float, say): the package writer refuses
 	// them, so the round trip through a package expects the export to
 	// fail with an error containing every one of these strings (say, the
-	// table, column and row). The direct round trip still carries them.
+	// table, column and row), and a lossy export (ExportOptions.Lossy) to
+	// write them as NULL and report it. The direct round trip still
+	// carries them.
 	Refused []string
 }
 

@@ -41,14 +41,14 @@ func ExportFile(t *testing.T, h Harness, cfg engine.Config) string {
 
 func exportFrom(t *testing.T, src engine.Source) string {
 	t.Helper()
-	path, err := tryExport(t, src)
+	path, _, err := tryExport(t, src, false)
 	if err != nil {
 		t.Fatalf("Export: %v", err)
 	}
 	return path
 }
 
-func tryExport(t *testing.T, src engine.Source) (string, error) {
+func tryExport(t *testing.T, src engine.Source, lossy bool) (string, engine.ExportReport, error) {
 	t.Helper()
 	ctx := ctxFor(t)
 	path := filepath.Join(t.TempDir(), "export.bacpac")
@@ -57,27 +57,28 @@ func tryExport(t *testing.T, src engine.Source) (string, error) {
 		t.Fatalf("create package file: %v", err)
 	}
 	defer f.Close()
-	_, err = engine.Export(ctx, src, f, engine.ExportOptions{
-		Parallel: 2, TempDir: t.TempDir(), Server: "enginetest", Database: "source",
+	rep, err := engine.Export(ctx, src, f, engine.ExportOptions{
+		Parallel: 2, TempDir: t.TempDir(), Server: "enginetest", Database: "source", Lossy: lossy,
 	})
 	if err != nil {
-		return "", err
+		return "", rep, err
 	}
 	if err := f.Close(); err != nil {
 		t.Fatalf("close package file: %v", err)
 	}
-	return path, nil
+	return path, rep, nil
 }
 
 // testRefused checks that a family of values no SQL Server type holds
-// fails the export with an error that says where.
+// fails the export with an error that says where, and that a lossy export
+// writes them as NULL, saying where it did.
 func testRefused(t *testing.T, h Harness, cfg engine.Config, f Family) {
 	src, err := h.Driver.OpenSource(ctxFor(t), cfg)
 	if err != nil {
 		t.Fatalf("OpenSource: %v", err)
 	}
 	defer src.Close()
-	_, err = tryExport(t, src)
+	_, _, err = tryExport(t, src, false)
 	if err == nil {
 		t.Fatalf("export of family %s succeeded; want it refused with %q", f.Name, f.Refused)
 	}
@@ -85,6 +86,27 @@ func testRefused(t *testing.T, h Harness, cfg engine.Config, f Family) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("export error %q does not contain %q", err, want)
 		}
+	}
+
+	path, rep, err := tryExport(t, src, true)
+	if err != nil {
+		t.Fatalf("lossy export of family %s: %v", f.Name, err)
+	}
+	if len(rep.Changed) == 0 {
+		t.Errorf("lossy export of family %s reports no changed column", f.Name)
+	}
+	for _, c := range rep.Changed {
+		if c.Values < 1 || c.Column == "" || c.Reason == "" {
+			t.Errorf("lossy export reports %+v; want the column, a count and a reason", c)
+		}
+	}
+	dst := h.NewName(t)
+	imp, err := ImportFile(t, h, path, dst, true)
+	if err != nil {
+		t.Fatalf("import of the lossy export: %v", err)
+	}
+	if imp.Rows != rep.Rows {
+		t.Errorf("import of the lossy export loaded %d rows, the export wrote %d", imp.Rows, rep.Rows)
 	}
 }
 

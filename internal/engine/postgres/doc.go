@@ -64,6 +64,7 @@
 //	real, double precision          real, float(53); NaN and ±Infinity are
 //	                                passed on, and the package writer refuses
 //	                                them because SQL Server floats hold none
+//	                                (a lossy export writes NULL instead)
 //	text, json, unbounded varchar   nvarchar(max)
 //	jsonb                           nvarchar(max) (the jsonb text form)
 //	varchar(n), char(n)             nvarchar(n), nchar(n); n over 4000 →
