@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -458,11 +459,23 @@ func (c *colEncoder) appendString(buf []byte, s string) ([]byte, error) {
 	at := len(buf)
 	buf = c.appendPrefix(buf, 0)
 	body := len(buf)
+	// No character takes more UTF-16 bytes than twice its UTF-8 bytes, so
+	// one Grow leaves room for all of s, and ASCII runs, most text, are
+	// widened in place without an append per character.
+	buf = slices.Grow(buf, 2*len(s))
 	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			buf = append(buf, b, 0)
-			i++
+		if s[i] < utf8.RuneSelf {
+			j := i + 1
+			for j < len(s) && s[j] < utf8.RuneSelf {
+				j++
+			}
+			n := len(buf)
+			buf = buf[:n+2*(j-i)]
+			dst := buf[n:]
+			for k := range j - i {
+				dst[2*k], dst[2*k+1] = s[i+k], 0
+			}
+			i = j
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
