@@ -3,13 +3,16 @@ package portal_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"github.com/bacport/bacport/internal/server"
@@ -28,7 +32,9 @@ import (
 
 const (
 	rg       = "portal"
-	srvName  = "portalsrv"
+	srvName  = "portalsrv" // on the embedded SQLite engine
+	pgServer = "portalpg"  // on PostgreSQL
+	pgAddr   = "127.0.0.1:5432"
 	acctName = "portalacct"
 	rows     = 300
 )
@@ -43,21 +49,24 @@ type portalEnv struct {
 	client *http.Client
 	tab    context.Context
 	shots  int
+	srv    string // the server the steps work on
+	engine string // its engine: sqlite or postgres
 }
 
 // TestPortal_Browser drives the portal in a real browser against a real
 // bacport server: sign in, create a storage account, a server and a
 // database, let Azure services in, export from the form and watch the
 // history reach Completed, import the package into a new database, and,
-// when this bacport serves private endpoint connections, an isolated
-// export that holds until both endpoints are approved in the Private Link
-// Center.
+// the same export and import on a server bound to PostgreSQL from the
+// form; and, when this bacport serves private endpoint connections,
+// isolated jobs that hold until their endpoints are approved in the
+// Private Link Center.
 func TestPortal_Browser(t *testing.T) {
 	chrome, err := exec.LookPath("chromium")
 	if err != nil {
 		testenv.Missing(t, "chromium", "apt-get install chromium")
 	}
-	e := &portalEnv{t: t, dir: t.TempDir()}
+	e := &portalEnv{t: t, dir: t.TempDir(), srv: srvName, engine: "sqlite"}
 	e.startServer()
 	e.startBrowser(chrome)
 
@@ -80,6 +89,13 @@ func TestPortal_Browser(t *testing.T) {
 	)
 	e.importNew("sales_copy", st.BlobURI)
 
+	t.Run("PostgreSQL", func(t *testing.T) {
+		parent := e.t
+		e.t, e.srv, e.engine = t, pgServer, "postgres"
+		defer func() { e.t, e.srv, e.engine = parent, srvName, "sqlite" }()
+		e.postgres()
+	})
+
 	t.Run("PrivateLink", func(t *testing.T) {
 		if !e.servesPrivateLink() {
 			t.Skip("this bacport serves no privateEndpointConnections on servers; the isolated export needs internal/privatelink's routes")
@@ -89,6 +105,46 @@ func TestPortal_Browser(t *testing.T) {
 		defer func() { e.t = parent }()
 		e.privateLink()
 	})
+}
+
+// postgres does the same on a server bound to PostgreSQL from the form:
+// create a database, export it, import it into a new one.
+func (e *portalEnv) postgres() {
+	t := e.t
+	conn, err := net.DialTimeout("tcp", pgAddr, 2*time.Second)
+	if err != nil {
+		testenv.Missing(t, "PostgreSQL on "+pgAddr, "start it (see .ci/services.sh)")
+	}
+	conn.Close()
+	db := "portal_" + randHex(4)
+	t.Cleanup(func() { dropPostgres(t, db, db+"_copy") })
+	e.createServer()
+	e.createDatabase(db)
+	e.fillDatabase(db)
+	e.allowAzure()
+	id := e.export(db)
+	e.importNew(db+"_copy", e.richStatus(id).BlobURI)
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// dropPostgres removes the test's databases from the shared server.
+func dropPostgres(t *testing.T, names ...string) {
+	db, err := sql.Open("pgx", "postgres://postgres@"+pgAddr+"/postgres")
+	if err != nil {
+		t.Logf("drop test databases: %v", err)
+		return
+	}
+	defer db.Close()
+	for _, n := range names {
+		if _, err := db.Exec(`DROP DATABASE IF EXISTS "` + n + `" WITH (FORCE)`); err != nil {
+			t.Logf("drop test database %s: %v", n, err)
+		}
+	}
 }
 
 // privateLink: with allow-Azure-services off a plain export is refused at
@@ -101,7 +157,7 @@ func TestPortal_Browser(t *testing.T) {
 func (e *portalEnv) privateLink() {
 	t := e.t
 	e.do("turn allow Azure services off",
-		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, e.srv)),
 		until(`document.querySelector("#allow-azure")?.textContent === "Yes"`, 5*time.Second),
 		click("#toggle-allow"),
 		until(`document.querySelector("#allow-azure")?.textContent === "No"`, 10*time.Second),
@@ -128,7 +184,7 @@ func (e *portalEnv) privateLink() {
 	id = e.startExport("sales", true)
 	e.waitHeld(id)
 	e.decideOnPage(fmt.Sprintf("#/account/%s/%s", rg, acctName), id, "approve")
-	e.decideOnPage(fmt.Sprintf("#/server/%s/%s", rg, srvName), id, "reject")
+	e.decideOnPage(fmt.Sprintf("#/server/%s/%s", rg, e.srv), id, "reject")
 	if msg := e.waitEnded(id, "Failed"); !strings.Contains(msg, "rejected") {
 		t.Fatalf("rejected export failed with %q; want the rejection named", msg)
 	}
@@ -140,7 +196,7 @@ func (e *portalEnv) privateLink() {
 		until(`document.querySelector("#default-action")?.textContent === "Deny"`, 10*time.Second),
 		click("#toggle-bypass"),
 		until(`document.querySelector("#bypass")?.textContent === "No"`, 10*time.Second),
-		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, e.srv)),
 		until(`document.querySelector("#allow-azure")?.textContent === "No"`, 10*time.Second),
 		click("#toggle-allow"),
 		until(`document.querySelector("#allow-azure")?.textContent === "Yes"`, 10*time.Second),
@@ -268,8 +324,12 @@ func (e *portalEnv) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.tab, 45*time.Second)
 	defer cancel()
+	start := time.Now()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		e.t.Fatalf("%s: %v\npage:\n%s", what, err, e.pageText())
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		e.t.Logf("%s took %v", what, d.Round(time.Millisecond)) // where the time goes on a slow machine
 	}
 	if dir := os.Getenv("BACPORT_PORTAL_SHOTS"); dir != "" {
 		e.shots++
@@ -317,8 +377,29 @@ func until(js string, timeout time.Duration) chromedp.Action[chromedp.Void] {
 		chromedp.WithPollingTimeout(timeout))
 }
 
+// goTo opens a page by its address and waits until the portal has drawn
+// it (the app then sets #view's data-route).
 func goTo(hash string) chromedp.Action[chromedp.Void] {
-	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, hash))
+	return then(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q`, hash)), drawn(hash))
+}
+
+// navTo follows the navigation bar's link to hash.
+func navTo(hash string) chromedp.Action[chromedp.Void] {
+	return then(click(fmt.Sprintf(`nav a[href=%q]`, hash)), drawn(hash))
+}
+
+func drawn(hash string) chromedp.Action[chromedp.Void] {
+	return until(fmt.Sprintf(`document.querySelector("#view").dataset.route === %q`, hash), 15*time.Second)
+}
+
+// then runs a and b in turn as one action.
+func then(a, b chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if _, err := a(ctx, t); err != nil {
+			return chromedp.Void{}, err
+		}
+		return b(ctx, t)
+	}
 }
 
 func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
@@ -349,7 +430,7 @@ func (e *portalEnv) signInAs(token, name string) {
 
 func (e *portalEnv) createAccount() {
 	e.do("create a storage account",
-		click(`nav a[href="#/storage"]`),
+		navTo("#/storage"),
 		chromedp.WaitVisible(chromedp.CSS("table#accounts")),
 		click("details > summary"),
 		set("#new-account-name", acctName),
@@ -359,18 +440,26 @@ func (e *portalEnv) createAccount() {
 	)
 }
 
+// createServer creates e.srv on e.engine from the servers page.
 func (e *portalEnv) createServer() {
-	e.do("create a SQL server",
-		click(`nav a[href="#/"]`),
+	login, engine := []chromedp.Action[chromedp.Void]{set("#new-server-login", "portaladmin")}, []chromedp.Action[chromedp.Void]{}
+	if e.engine == "postgres" {
+		login = []chromedp.Action[chromedp.Void]{set("#new-server-login", "postgres")} // trust authentication
+		engine = []chromedp.Action[chromedp.Void]{set("#new-server-engine", "postgres"), set("#new-server-dsn", "postgres://"+pgAddr+"/")}
+	}
+	steps := []chromedp.Action[chromedp.Void]{
+		navTo("#/"),
 		chromedp.WaitVisible(chromedp.CSS("table#servers")),
 		click("details > summary"),
-		set("#new-server-name", srvName),
+		set("#new-server-name", e.srv),
 		set("#new-server-rg", rg),
-		set("#new-server-login", "portaladmin"),
+	}
+	steps = append(append(append(steps, login...), engine...),
 		set("#new-server-password", "Portal-pass-1"),
 		click("#new-server-form button[type=submit]"),
-		until(fmt.Sprintf(`location.hash === "#/server/%s/%s" && !!document.querySelector("#allow-azure")`, rg, srvName), 15*time.Second),
+		until(fmt.Sprintf(`location.hash === "#/server/%s/%s" && !!document.querySelector("#allow-azure")`, rg, e.srv), 15*time.Second),
 	)
+	e.do("create SQL server "+e.srv, steps...)
 }
 
 func (e *portalEnv) createDatabase(name string) {
@@ -384,34 +473,41 @@ func (e *portalEnv) createDatabase(name string) {
 
 // sqliteFile is where the embedded engine keeps a database of the server.
 func (e *portalEnv) sqliteFile(db string) string {
-	return filepath.Join(e.dir, "engines", "sqlite", strings.ToLower(e.ep.Subscription), rg, srvName, db+".sqlite")
+	return filepath.Join(e.dir, "engines", "sqlite", strings.ToLower(e.ep.Subscription), rg, e.srv, db+".sqlite")
 }
 
+// openDB opens a database of e.srv on its engine.
 func (e *portalEnv) openDB(name string) *sql.DB {
-	db, err := sql.Open("sqlite", "file:"+e.sqliteFile(name)+"?_pragma=busy_timeout(5000)")
+	driver, dsn := "sqlite", "file:"+e.sqliteFile(name)+"?_pragma=busy_timeout(5000)"
+	if e.engine == "postgres" {
+		driver, dsn = "pgx", "postgres://postgres@"+pgAddr+"/"+name
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		e.t.Fatalf("open database %s: %v", name, err)
 	}
 	return db
 }
 
+// fillDatabase creates the orders table with its rows.
 func (e *portalEnv) fillDatabase(name string) {
 	db := e.openDB(name)
 	defer db.Close()
-	if _, err := db.Exec(`CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount REAL)`); err != nil {
-		e.t.Fatalf("create table: %v", err)
+	float := "REAL"
+	if e.engine == "postgres" {
+		float = "double precision"
 	}
-	tx, err := db.Begin()
-	if err != nil {
-		e.t.Fatal(err)
+	values := make([]string, rows)
+	for i := range values {
+		values[i] = fmt.Sprintf("(%d, 'customer-%03d', %g)", i, i%17, float64(i)*2.5)
 	}
-	for i := range rows {
-		if _, err := tx.Exec(`INSERT INTO orders VALUES (?, ?, ?)`, i, fmt.Sprintf("customer-%03d", i%17), float64(i)*2.5); err != nil {
-			e.t.Fatalf("insert: %v", err)
+	for _, q := range []string{
+		`CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount ` + float + `)`,
+		`INSERT INTO orders VALUES ` + strings.Join(values, ", "),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			e.t.Fatalf("fill database %s: %v", name, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		e.t.Fatalf("commit: %v", err)
 	}
 }
 
@@ -426,7 +522,7 @@ func (e *portalEnv) allowAzure() {
 // openExport opens the export form of db, with Private Link if isolated.
 func (e *portalEnv) openExport(db string, isolated bool) {
 	e.do("open the export form",
-		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, e.srv)),
 		click(fmt.Sprintf(`#databases a.export-link[data-db=%q]`, db)),
 		chromedp.WaitVisible(chromedp.CSS("#export-form")),
 		until(`document.querySelector("#storageUri")?.value.includes("/`+acctName+`/bacpacs/")`, 5*time.Second),
@@ -446,7 +542,7 @@ func (e *portalEnv) startExport(db string, isolated bool) string {
 	e.openExport(db, isolated)
 	e.do("submit the export",
 		click("#export-form-submit"),
-		until(fmt.Sprintf(`location.hash === "#/history/%s/%s" && !!document.querySelector("#history tbody tr[data-id]")`, rg, srvName), 15*time.Second),
+		until(fmt.Sprintf(`location.hash === "#/history/%s/%s" && !!document.querySelector("#history tbody tr[data-id]")`, rg, e.srv), 15*time.Second),
 	)
 	return evalIn[string](e, `document.querySelector("#history tbody tr[data-id]").dataset.id`)
 }
@@ -460,7 +556,7 @@ func historyRow(id string) string {
 func (e *portalEnv) waitHeld(id string) {
 	row := historyRow(id)
 	e.do("see the isolated export held",
-		goTo(fmt.Sprintf("#/history/%s/%s", rg, srvName)),
+		goTo(fmt.Sprintf("#/history/%s/%s", rg, e.srv)),
 		until(row+`?.dataset.phase === "waitingForApproval"`, 20*time.Second),
 		until(row+`.querySelectorAll(".pe .status-Pending").length === 2`, 10*time.Second),
 	)
@@ -471,7 +567,7 @@ func (e *portalEnv) waitHeld(id string) {
 func (e *portalEnv) waitEnded(id, want string) string {
 	row := historyRow(id)
 	e.do("watch the operation end",
-		goTo(fmt.Sprintf("#/history/%s/%s", rg, srvName)),
+		goTo(fmt.Sprintf("#/history/%s/%s", rg, e.srv)),
 		until(row+` && `+row+`.dataset.status !== "InProgress"`, 40*time.Second))
 	if got := evalIn[string](e, row+`.dataset.status`); got != want {
 		e.t.Fatalf("operation %s ended %s, want %s\npage:\n%s", id, got, want, e.pageText())
@@ -489,7 +585,7 @@ func (e *portalEnv) export(db string) string {
 // approveAll approves n pending connections in the Private Link Center.
 func (e *portalEnv) approveAll(n int) {
 	e.do("open the Private Link Center",
-		click(`nav a[href="#/privatelink"]`),
+		navTo("#/privatelink"),
 		until(fmt.Sprintf(`document.querySelectorAll("table.pecs tr[data-state=Pending] button.approve").length === %d`, n), 15*time.Second),
 	)
 	for left := n; left > 0; left-- {
@@ -516,7 +612,7 @@ func (e *portalEnv) decideOnPage(page, id, button string) {
 // a new database db.
 func (e *portalEnv) openImport(db, blobURI string) {
 	e.do("open the import form",
-		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, e.srv)),
 		click("#import-link"),
 		chromedp.WaitVisible(chromedp.CSS("#import-form")),
 		until(fmt.Sprintf(`document.querySelector("#storageUri")?.value === %q`, blobURI), 5*time.Second),
@@ -530,7 +626,7 @@ func (e *portalEnv) openImport(db, blobURI string) {
 func (e *portalEnv) submitImport() string {
 	e.do("submit the import",
 		click("#import-form-submit"),
-		until(fmt.Sprintf(`location.hash === "#/history/%s/%s" && !!document.querySelector("#history tbody tr[data-id]")`, rg, srvName), 15*time.Second),
+		until(fmt.Sprintf(`location.hash === "#/history/%s/%s" && !!document.querySelector("#history tbody tr[data-id]")`, rg, e.srv), 15*time.Second),
 	)
 	return evalIn[string](e, `document.querySelector("#history tbody tr[data-id]").dataset.id`)
 }
@@ -555,7 +651,7 @@ func (e *portalEnv) checkImported(db string) {
 		e.t.Fatalf("imported %d rows summing to %v into %s, want %d summing to %v", n, sum, db, rows, want)
 	}
 	e.do("see the imported database on the server page",
-		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, e.srv)),
 		until(fmt.Sprintf(`!!document.querySelector('#databases a.export-link[data-db=%q]')`, db), 10*time.Second),
 	)
 }
@@ -576,7 +672,7 @@ func (e *portalEnv) isolatedImport(export string) {
 	e.signInAs(e.principal("viewer", "Reader"), "viewer")
 	row := fmt.Sprintf(`table.pecs tr[data-id$="/privateEndpointConnections/importexport-%s"]`, id)
 	e.do("try to approve as a Reader",
-		goTo(fmt.Sprintf("#/server/%s/%s", rg, srvName)),
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, e.srv)),
 		click(row+" button.approve"),
 		until(`document.querySelector("#messages .error")?.textContent.startsWith("AuthorizationFailed")`, 10*time.Second),
 	)
@@ -640,6 +736,6 @@ func (e *portalEnv) richStatus(id string) richStatus {
 
 func (e *portalEnv) servesPrivateLink() bool {
 	path := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Sql/servers/%s/privateEndpointConnections",
-		e.ep.Subscription, rg, srvName)
+		e.ep.Subscription, rg, e.srv)
 	return e.get(path+"?api-version=2026-08-01-preview", nil) == http.StatusOK
 }

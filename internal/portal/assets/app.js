@@ -26,14 +26,22 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// stale reports whether the user has moved to another page since this one
+// was asked for, so a late answer must not be drawn over it.
+function stale() { return state.page !== undefined && location.hash !== state.page; }
+
 // show replaces the page; null and undefined parts are left out.
-function show(...nodes) { view.replaceChildren(el("div", { id: "messages" }), ...nodes.flat(Infinity).filter(n => n != null)); }
+function show(...nodes) {
+  if (stale()) return;
+  view.replaceChildren(el("div", { id: "messages" }), ...nodes.flat(Infinity).filter(n => n != null));
+}
 
 // redraw brings the page up to date with nodes in place, keeping every
 // element that did not change, so that a page refreshing itself never
 // replaces a button under the pointer (a click whose press and release
 // land on different elements is lost). Messages stay.
 function redraw(...nodes) {
+  if (stale()) return;
   const next = nodes.flat(Infinity).filter(n => n != null);
   const cur = [...view.childNodes].slice(1);
   if (cur.length !== next.length) {
@@ -662,26 +670,37 @@ async function accountView(rg, name) {
 
 // ----- routing -----
 
+// route shows the page the address names. When it is drawn, #view's
+// data-route holds the address (scripts and tests wait for it).
 async function route() {
+  const hash = location.hash;
+  state.page = hash;
+  delete view.dataset.route;
   if (!state.token) return signInView();
   document.getElementById("signout").hidden = false;
   document.getElementById("who").textContent = state.who ? "Signed in as " + state.who : "";
-  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   try {
-    switch (parts[0]) {
-      case "server": return await serverView(parts[1], parts[2]);
-      case "history": return await historyView(parts[1], parts[2]);
-      case "operation": return await operationView(parts[1]);
-      case "export": return await exportView(parts[1], parts[2], parts[3]);
-      case "import": return await importView(parts[1], parts[2]);
-      case "importinto": return await importView(parts[1], parts[2], parts[3]);
-      case "privatelink": return await privateLinkCenterView();
-      case "storage": return await storageView();
-      case "account": return await accountView(parts[1], parts[2]);
-      default: return await serversView();
-    }
+    await showPage(parts);
   } catch (err) {
     if (state.token) show(errorBox(err));
+  }
+  if (location.hash === hash) view.dataset.route = hash;
+}
+
+// showPage draws the page of an address's parts.
+async function showPage(parts) {
+  switch (parts[0]) {
+    case "server": return serverView(parts[1], parts[2]);
+    case "history": return historyView(parts[1], parts[2]);
+    case "operation": return operationView(parts[1]);
+    case "export": return exportView(parts[1], parts[2], parts[3]);
+    case "import": return importView(parts[1], parts[2]);
+    case "importinto": return importView(parts[1], parts[2], parts[3]);
+    case "privatelink": return privateLinkCenterView();
+    case "storage": return storageView();
+    case "account": return accountView(parts[1], parts[2]);
+    default: return serversView();
   }
 }
 
