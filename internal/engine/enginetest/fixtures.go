@@ -93,6 +93,7 @@ func testFixtures(t *testing.T, h Harness) {
 					len(rep.Tables), rep.Rows, want.tables, want.rows)
 			}
 			checkFixtureCounts(t, h, cfg, want.tables, want.rows, want.counts)
+			checkKeysCarried(t, h, cfg, path, rep.Skipped)
 			for _, s := range rep.Skipped {
 				t.Logf("skipped %s %s: %s", s.Kind, s.Name, s.Reason)
 			}
@@ -166,6 +167,87 @@ func checkSkippedListed(t *testing.T, path string, skipped []engine.Skipped) {
 			t.Errorf("the package's %s %s is neither imported nor in the report", o.Kind, o.Name)
 		}
 	}
+}
+
+// keyCounts counts a model's primary keys, foreign keys, unique keys and
+// indexes (together, since engines turn one into the other) and checks.
+type keyCounts struct{ pk, fk, index, check int }
+
+func countKeys(m *bacpac.Model) keyCounts {
+	var k keyCounts
+	for _, t := range m.Tables {
+		if t.PrimaryKey != nil {
+			k.pk++
+		}
+		k.fk += len(t.ForeignKeys)
+		k.index += len(t.Uniques) + len(t.Indexes)
+		k.check += len(t.Checks)
+	}
+	return k
+}
+
+// countSkippedKeys counts the report's entries that left a key, index or
+// check out (not those that only dropped an option of one).
+func countSkippedKeys(skipped []engine.Skipped) keyCounts {
+	var k keyCounts
+	for _, s := range skipped {
+		kind := strings.ToLower(s.Kind)
+		switch {
+		case kind == "index option" || kind == "index included columns":
+		case strings.Contains(kind, "primary key"):
+			k.pk++
+		case strings.Contains(kind, "foreign key"):
+			k.fk++
+		case strings.Contains(kind, "index") || strings.Contains(kind, "unique"):
+			k.index++
+		case strings.Contains(kind, "check"):
+			k.check++
+		}
+	}
+	return k
+}
+
+// checkKeysCarried checks that every primary key, foreign key, unique key
+// and index of the package is in the imported database or in the report:
+// the keys the target can express arrive, the others are listed.
+func checkKeysCarried(t *testing.T, h Harness, cfg engine.Config, path string, skipped []engine.Skipped) {
+	t.Helper()
+	pkg, err := bacpac.OpenFile(path)
+	if err != nil {
+		t.Fatalf("open package: %v", err)
+	}
+	defer pkg.Close()
+	want := countKeys(pkg.Model())
+	ctx := ctxFor(t)
+	src, err := h.Driver.OpenSource(ctx, cfg)
+	if err != nil {
+		t.Fatalf("OpenSource of the imported database: %v", err)
+	}
+	defer src.Close()
+	m, err := src.Model(ctx)
+	if err != nil {
+		t.Fatalf("Model of the imported database: %v", err)
+	}
+	got, left := countKeys(m), countSkippedKeys(skipped)
+	for _, c := range []struct {
+		what            string
+		want, got, left int
+	}{
+		{"primary keys", want.pk, got.pk, left.pk},
+		{"foreign keys", want.fk, got.fk, left.fk},
+		{"unique keys and indexes", want.index, got.index, left.index},
+		// Checks are logged, not compared: an engine may hold a check
+		// it cannot describe in T-SQL again on export (PostgreSQL keeps
+		// such checks in table properties only).
+	} {
+		if c.got+c.left < c.want {
+			t.Errorf("%s: the package has %d, the database %d and the report lists %d left out",
+				c.what, c.want, c.got, c.left)
+		}
+	}
+	t.Logf("keys carried (package/database/reported): pk %d/%d/%d, fk %d/%d/%d, index %d/%d/%d, check %d/%d/%d",
+		want.pk, got.pk, left.pk, want.fk, got.fk, left.fk, want.index, got.index, left.index,
+		want.check, got.check, left.check)
 }
 
 // checkFixtureCounts counts every table in the imported database.
