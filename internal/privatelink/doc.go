@@ -22,8 +22,10 @@
 // in flight stops at once. The embedded SQLite engine has no network
 // address; for it the endpoint gates the opening of database files instead
 // (OpenFile), and the same counters count its opens. Since an open file
-// cannot be cut, a rejection stops the job itself (jobs.Task.Stop) and cuts
-// all of its routes.
+// cannot be cut, a rejection also stops the job itself: an export through
+// jobs.Task.Stop, an import by cutting its storage route, so that its reads
+// fail and it aborts, removing what it loaded. A refused dial tells the
+// Azure SDK's retry policy not to retry, so a cut job fails in moments.
 //
 // Network rules for jobs that do not use isolation (the allow-Azure-services
 // firewall rule, public network access, storage network rules) are checked by
@@ -38,6 +40,12 @@
 //     rejection cuts live connections only in the process that received it
 //     (the job still fails at its next connection, which the other
 //     process's gateway refuses once it re-reads the state).
+//   - When the server connection of a running import is rejected or
+//     deleted, its route stays open until the import has removed what it
+//     loaded (at most 30 s): the cleanup needs the server. The data stops at
+//     once, since the import's storage route is cut. Stopping an import by
+//     cancelling its context is avoided on purpose: a PostgreSQL COPY in
+//     flight is not safe to cancel in the engine today.
 //   - A connection the service deleted still answers GET, in its final
 //     state, for ten minutes: the SDK's poller of a rejection makes its final
 //     GET after the rejected job has already ended and deleted it. Lists

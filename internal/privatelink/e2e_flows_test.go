@@ -334,6 +334,44 @@ func rejectMidTransfer(t *testing.T, w *world, e *engine, iso, big string) {
 		t.Fatalf("a %d-byte package is visible after the cut", n)
 	}
 	w.noConnections(t, iso)
+
+	// An import cut on the storage side leaves no database behind.
+	blob = e.name + "-big.bacpac"
+	id = w.start(t, e, job{srv: iso, db: big, blob: blob, isolated: true})
+	w.waitHeld(t, id)
+	must(t, w.decideSQL(t, w.sqlc, iso, id, "Approved"))
+	must(t, w.decideStorage(t, w.stc, id, "Approved"))
+	if st := w.waitEnd(t, id); st.Status != "Succeeded" {
+		t.Fatalf("export of %s ended %+v", big, st)
+	}
+	// An import cut on either side leaves no database behind: a stopped
+	// import still reaches its server to remove what it loaded.
+	for _, side := range []string{"storage", "server"} {
+		dst := e.dbName("cut" + side[:2])
+		if e.name == "postgres" {
+			t.Cleanup(func() { e.drop(dst) })
+		}
+		id = w.start(t, e, job{srv: iso, db: dst, blob: blob, isolated: true, importNew: true})
+		w.waitHeld(t, id)
+		must(t, w.decideSQL(t, w.sqlc, iso, id, "Approved"))
+		must(t, w.decideStorage(t, w.stc, id, "Approved"))
+		st = w.wait(t, id, "rows moving", func(s opStatus) bool { return s.Rows > 0 || s.Status == "Failed" })
+		if st.Status != "Running" {
+			t.Fatalf("import %s: %+v, want Running with rows moving", id, st)
+		}
+		want := "storage account " + acctName
+		if side == "storage" {
+			must(t, w.decideStorage(t, w.stc, id, "Rejected"))
+		} else {
+			must(t, w.decideSQL(t, w.sqlc, iso, id, "Rejected"))
+			want = "server " + iso
+		}
+		w.wantFailed(t, id, "PrivateEndpointConnectionRejected", want, "during the job", "was removed")
+		if w.dbExists(t, e, iso, dst) {
+			t.Fatalf("database %s exists after its import was cut on the %s side", dst, side)
+		}
+		w.noConnections(t, iso)
+	}
 }
 
 func nonOwner(t *testing.T, w *world, e *engine, iso, src string) {

@@ -106,7 +106,14 @@ func startServe(t *testing.T, extra ...string) *serve {
 	s := &serve{t: t, dir: t.TempDir(), out: &lockedBuffer{}}
 	s.args = append([]string{"serve", "--data-dir", s.dir, "--listen", freeAddr(t),
 		"--blob-listen", freeAddr(t), "--poll-interval", "200ms"}, extra...)
-	t.Cleanup(func() { s.stop() })
+	t.Cleanup(func() {
+		s.stop()
+		// BACPORT_E2E_LOG=1 shows the log of a passing run too.
+		if t.Failed() || os.Getenv("BACPORT_E2E_LOG") != "" {
+			out := s.out.String()
+			t.Logf("bacport serve output (end):\n%s", out[max(0, len(out)-60000):])
+		}
+	})
 	s.start(t)
 	return s
 }

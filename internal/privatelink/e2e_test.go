@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -192,6 +193,23 @@ func (w *world) count(t *testing.T, e *engine, srv, db string) int {
 		t.Fatalf("count rows of %s: %v", db, err)
 	}
 	return n
+}
+
+// dbExists reports whether the engine holds a database.
+func (w *world) dbExists(t *testing.T, e *engine, srv, db string) bool {
+	t.Helper()
+	if e.name == "postgres" {
+		conn := e.pgConn(t, "postgres")
+		defer conn.Close(context.Background())
+		var n int
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_database WHERE datname = $1`, db).
+			Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	_, err := os.Stat(w.sqliteFile(srv, db))
+	return err == nil
 }
 
 func (e *engine) pgConn(t *testing.T, db string) *pgx.Conn {

@@ -49,7 +49,7 @@ type Gateway struct {
 type route struct {
 	Route
 	status Status
-	cut    bool // CutJob: no route ever again, whatever the status
+	cut    bool // Cut: no route ever again, whatever the status
 	ln     net.Listener
 	conns  map[net.Conn]struct{}
 
@@ -110,18 +110,15 @@ func (g *Gateway) Remove(id string) Stats {
 	return r.stats()
 }
 
-// CutJob cuts every endpoint of a job for good: listeners closed, live
-// connections cut, new ones and file opens refused. The service calls it
-// when one of the job's endpoints is rejected or deleted, since the job
-// fails then and must stop at once.
-func (g *Gateway) CutJob(job string) {
+// Cut closes an endpoint's listener and cuts its live connections for good,
+// whatever its state: no new connection or file open passes it again. The
+// service cuts an import's storage route this way to stop the import.
+func (g *Gateway) Cut(id string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, r := range g.routes {
-		if r.Job == job {
-			r.cut = true
-			g.cutLocked(r)
-		}
+	if r, ok := g.routes[id]; ok {
+		r.cut = true
+		g.cutLocked(r)
 	}
 }
 
@@ -143,14 +140,6 @@ func (g *Gateway) Close() {
 	for _, r := range g.routes {
 		g.cutLocked(r)
 	}
-}
-
-// state describes the route for a refusal.
-func (r *route) state() string {
-	if r.cut && r.status == Approved {
-		return "cut (another endpoint of the job was rejected or deleted)"
-	}
-	return string(r.status)
 }
 
 func (r *route) stats() Stats {
@@ -298,11 +287,10 @@ func (g *Gateway) routeFor(job, addr string) (string, error) {
 		}
 	}
 	if found == nil {
-		return "", fmt.Errorf("dial %s: job %s has no private endpoint to it: %w", addr, job, ErrNoRoute)
+		return "", noRoute(fmt.Sprintf("dial %s: job %s has no private endpoint to it", addr, job))
 	}
 	found.refused.Add(1)
-	return "", fmt.Errorf("dial %s: private endpoint to %s is %s: %w",
-		addr, found.Resource, found.state(), ErrNoRoute)
+	return "", noRoute(fmt.Sprintf("dial %s: private endpoint to %s is %s", addr, found.Resource, found.state()))
 }
 
 // OpenFile returns the open gate an isolated job uses for a file-based
@@ -356,6 +344,27 @@ func normalizeAddr(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// routeError is a refused dial. It is not worth retrying, and says so to
+// the Azure SDK's retry policy (NonRetriable), so a job whose route was
+// cut fails at once instead of after minutes of retries.
+type routeError struct{ msg string }
+
+func noRoute(msg string) error { return &routeError{msg} }
+
+func (e *routeError) Error() string { return e.msg + ": " + ErrNoRoute.Error() }
+func (e *routeError) Unwrap() error { return ErrNoRoute }
+
+// NonRetriable marks the error for azcore's retry policy.
+func (e *routeError) NonRetriable() {}
+
+// state describes the route for a refusal.
+func (r *route) state() string {
+	if r.cut {
+		return "cut (the job is stopping)"
+	}
+	return string(r.status)
 }
 
 // IsNoRoute reports whether err means a private endpoint refused the route.

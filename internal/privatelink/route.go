@@ -41,10 +41,26 @@ func (s *Service) Route(ctx context.Context, t *jobs.Task) error {
 	t.Storage.Dial = s.gw.Dialer(op.ID)
 	if t.Stop != nil {
 		s.mu.Lock()
-		s.running[op.ID] = t.Stop
+		s.running[op.ID] = run{stop: t.Stop, kind: op.Kind, storage: storageOf(conns)}
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// run is a job running in this process.
+type run struct {
+	stop    func(error) // its Task.Stop
+	kind    string      // its operation's kind
+	storage string      // the id of its storage account connection
+}
+
+func storageOf(conns []*Connection) string {
+	for _, c := range conns {
+		if c.Kind == KindStorage {
+			return c.ID
+		}
+	}
+	return ""
 }
 
 // Done deletes an isolated job's connections when its run ends, however
@@ -63,22 +79,43 @@ func (s *Service) Done(ctx context.Context, t *jobs.Task, result error) {
 	if result != nil {
 		if conns, err := connsOfOperation(ctx, s.store.Reader(), op.ID); err == nil {
 			if c := cutBy(conns); c != nil {
-				s.failCut(ctx, op.ID, c)
+				s.failCut(ctx, op.ID, op.Kind, c, result)
 			}
 		}
 	}
 	s.cleanup(ctx, op.ID)
 }
 
-// cut stops an operation's job: its routes are cut for good and its run,
-// if it runs in this process, is cancelled. Done then records why.
-func (s *Service) cut(opID string, why error) {
-	s.gw.CutJob(opID)
+// cleanupGrace bounds how long a stopped import may still reach its
+// server through a withdrawn route to remove what it loaded.
+const cleanupGrace = 30 * time.Second
+
+// withdraw acts on a connection its owner rejected or deleted: the job it
+// serves must stop at once, and cutRoute cuts the connection's route, live
+// connections included. Done then records why the job failed.
+//
+// An export is stopped through its Task.Stop. An import is stopped by
+// cutting its storage route instead: its reads fail and it aborts the
+// load, removing what it loaded from the server, which is why the server
+// route of an import outlives its rejection until the run ends (Done
+// removes it), or cleanupGrace at the latest. (Cancelling an import's
+// context while a PostgreSQL COPY is in flight is not safe in the engine
+// today; an I/O error is.)
+func (s *Service) withdraw(c *Connection, cutRoute func(), why error) {
 	s.mu.Lock()
-	stop := s.running[opID]
+	r, running := s.running[c.OperationID]
 	s.mu.Unlock()
-	if stop != nil {
-		stop(why)
+	switch {
+	case !running:
+		cutRoute()
+	case r.kind == store.KindExport:
+		cutRoute()
+		r.stop(why)
+	case c.Kind == KindStorage:
+		cutRoute()
+	default:
+		s.gw.Cut(r.storage)
+		time.AfterFunc(cleanupGrace, cutRoute)
 	}
 }
 
@@ -95,14 +132,21 @@ func cutBy(conns []*Connection) *Connection {
 // failCut ends an operation as failed because c was rejected or deleted
 // during its run. The runner's own record of the failure, which follows,
 // leaves an ended operation as it is.
-func (s *Service) failCut(ctx context.Context, opID string, c *Connection) {
+func (s *Service) failCut(ctx context.Context, opID, kind string, c *Connection, result error) {
 	code, what := CodeRejected, "rejected"
 	if c.Status == Disconnected {
 		code, what = CodeDeleted, "deleted"
 	}
+	done := "no package was written"
+	if kind != store.KindExport {
+		done = "what it had imported was removed"
+		if result != nil && strings.Contains(result.Error(), "undo import") {
+			done = "what it had imported could not be removed; drop or empty the database by hand"
+		}
+	}
 	msg := fmt.Sprintf("private endpoint connection %s on %s was %s by %s during the job; "+
-		"its route was cut and the job stopped; what it had done was removed", c.Name, c.Resource,
-		what, or(c.DecidedBy, "its owner"))
+		"its route was cut and the job stopped; %s", c.Name, c.Resource, what,
+		or(c.DecidedBy, "its owner"), done)
 	_, err := s.store.Update(ctx, opID, func(tx *sql.Tx, op *store.Operation) error {
 		if store.Terminal(op.Status) {
 			return nil
@@ -208,14 +252,15 @@ func (s *Service) Decide(ctx context.Context, id string, st Status, description,
 	if err != nil {
 		return nil, err
 	}
-	s.sync([]*Connection{c})
 	s.log.Info("private endpoint connection decided", "endpoint", c.ID, "status", st, "by", who)
-	if st == Rejected {
-		// The job fails without this route: its other routes go too, and
-		// its run stops at once, even where the cut route carries nothing
-		// live (a SQLite file already open).
-		s.cut(c.OperationID, fmt.Errorf("connection %s rejected: %w", c.ID, ErrNoRoute))
+	if st != Rejected {
+		s.sync([]*Connection{c})
+		return c, nil
 	}
+	// Stopping the run matters even where the cut route carries nothing
+	// live (a SQLite file already open).
+	s.withdraw(c, func() { s.gw.Set(c.ID, Rejected) },
+		fmt.Errorf("connection %s rejected: %w", c.ID, ErrNoRoute))
 	return c, nil
 }
 
@@ -233,7 +278,7 @@ func (s *Service) Delete(ctx context.Context, id, who string) error {
 			return err
 		}
 		now := time.Now().UTC()
-		st := s.gw.Remove(c.ID)
+		st := s.gw.Stats(c.ID)
 		c.Status, c.Deleted, c.Traffic, c.DecidedBy = Disconnected, &now, &st, who
 		if err := putConn(ctx, tx, c); err != nil {
 			return err
@@ -252,7 +297,8 @@ func (s *Service) Delete(ctx context.Context, id, who string) error {
 		return err
 	}
 	s.log.Info("private endpoint connection deleted", "endpoint", c.ID, "by", who)
-	s.cut(c.OperationID, fmt.Errorf("connection %s deleted: %w", c.ID, ErrNoRoute))
+	s.withdraw(c, func() { s.gw.Remove(c.ID) },
+		fmt.Errorf("connection %s deleted: %w", c.ID, ErrNoRoute))
 	return nil
 }
 

@@ -57,7 +57,7 @@ type Service struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	running map[string]func(error) // operation → Task.Stop of its run
+	running map[string]run // operation → its run in this process
 }
 
 var (
@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, store: cfg.Store, gw: cfg.Gateway, log: cfg.Log,
-		running: map[string]func(error){}}, nil
+		running: map[string]run{}}, nil
 }
 
 // Gateway returns the gateway the service routes through.
