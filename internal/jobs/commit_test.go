@@ -35,7 +35,7 @@ func noop(context.Context, *Task) error { return nil }
 
 const testServer = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv"
 
-func setupRunner(t *testing.T, dp DataPath) (*Runner, *store.Store) {
+func setupRunner(t *testing.T, dp DataPath, gate Gate) (*Runner, *store.Store) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -55,7 +55,7 @@ func setupRunner(t *testing.T, dp DataPath) (*Runner, *store.Store) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(ctx, Config{Store: st, DataPath: dp, PollInterval: 20 * time.Millisecond})
+	r, err := New(ctx, Config{Store: st, DataPath: dp, Gate: gate, PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func waitEnd(t *testing.T, st *store.Store, id string) *store.Operation {
 // the cancel came as the upload finished; now the commit point decides.
 func TestRunner_CancelAndCommit(t *testing.T) {
 	h := &hookPath{}
-	r, st := setupRunner(t, h)
+	r, st := setupRunner(t, h, nil)
 	ctx := context.Background()
 
 	t.Run("cancel before the commit point: the export commits nothing", func(t *testing.T) {
@@ -162,5 +162,55 @@ func TestRunner_CancelAndCommit(t *testing.T) {
 
 	if _, err := r.Cancel(ctx, "no-such-op", "tester"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("cancel of an unknown operation: %v", err)
+	}
+}
+
+// gateFunc is a Gate made of a function.
+type gateFunc func(ctx context.Context, op *store.Operation) (time.Duration, error)
+
+func (g gateFunc) Hold(ctx context.Context, op *store.Operation) (time.Duration, error) {
+	return g(ctx, op)
+}
+
+// TestRunner_CancelWhileGateAsked cancels an operation while its gate is
+// being asked, the moment a held job is "running" in River: whether the
+// gate then releases or holds the job, the operation stays Cancelled and
+// no work starts.
+func TestRunner_CancelWhileGateAsked(t *testing.T) {
+	var r *Runner
+	var asked atomic.Int32
+	release := atomic.Bool{}
+	gate := gateFunc(func(ctx context.Context, op *store.Operation) (time.Duration, error) {
+		if asked.Add(1) == 1 {
+			return 10 * time.Millisecond, nil // held: WaitingForApproval
+		}
+		if _, err := r.Cancel(ctx, op.ID, "tester"); err != nil {
+			t.Errorf("cancel while the gate is asked: %v", err)
+		}
+		if release.Load() {
+			return 0, nil
+		}
+		return 10 * time.Millisecond, nil
+	})
+	var worked atomic.Int32
+	h := &hookPath{}
+	h.set(func(context.Context, *Task) error { worked.Add(1); return nil },
+		func(context.Context, *Task) error { worked.Add(1); return nil })
+	r, st := setupRunner(t, h, gate)
+
+	for _, rel := range []bool{true, false} {
+		asked.Store(0)
+		release.Store(rel)
+		id := submit(t, r, store.KindExport)
+		op := waitEnd(t, st, id)
+		time.Sleep(50 * time.Millisecond) // a wrongly snoozed job would be asked again by now
+		op, _ = st.GetOperation(context.Background(), id)
+		if op.Status != store.StatusCancelled || op.Runs != 0 || worked.Load() != 0 {
+			t.Fatalf("gate releases %v: status %s, runs %d, work done %d times", rel, op.Status, op.Runs,
+				worked.Load())
+		}
+		if n := asked.Load(); n != 2 {
+			t.Fatalf("gate releases %v: the gate was asked %d times, want 2", rel, n)
+		}
 	}
 }

@@ -43,10 +43,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return nil
 	}
 	if op.CancelRequested {
-		_, err := r.finish(ctx, opID, store.StatusCancelled,
-			&store.OperationErr{Code: CodeCancelled, Message: "the operation was cancelled"},
-			"cancelled", "cancelled before it started")
-		return err
+		return r.cancelledBeforeStart(ctx, opID)
 	}
 
 	if r.cfg.Gate != nil {
@@ -55,13 +52,23 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			return r.fail(ctx, log, op, nil, err)
 		}
 		if wait > 0 {
-			if op.Status != store.StatusWaitingForApproval {
-				if _, err := st.Update(ctx, opID, func(tx *sql.Tx, op *store.Operation) error {
-					op.Status, op.Phase = store.StatusWaitingForApproval, PhaseWaiting
-					return st.AddHistory(ctx, tx, op, "held", "waiting for approval")
-				}); err != nil {
-					return err
+			// A cancel may have come while the gate was asked; it must not
+			// be overwritten by the hold.
+			_, err := st.Update(ctx, opID, func(tx *sql.Tx, op *store.Operation) error {
+				if store.Terminal(op.Status) || op.CancelRequested {
+					return errNotStarted
 				}
+				if op.Status == store.StatusWaitingForApproval {
+					return nil
+				}
+				op.Status, op.Phase = store.StatusWaitingForApproval, PhaseWaiting
+				return st.AddHistory(ctx, tx, op, "held", "waiting for approval")
+			})
+			if errors.Is(err, errNotStarted) {
+				return r.cancelledBeforeStart(ctx, opID)
+			}
+			if err != nil {
+				return err
 			}
 			return river.JobSnooze(wait)
 		}
@@ -79,10 +86,14 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}()
 
 	task, err := r.begin(runCtx, log, op)
-	if err != nil {
-		return r.fail(ctx, log, op, task, err)
-	}
-	if task == nil {
+	switch {
+	case errors.Is(err, errNotStarted):
+		return r.cancelledBeforeStart(ctx, opID)
+	case err != nil && task != nil:
+		return r.end(ctx, log, task, err) // a cancel or a stop may be why
+	case err != nil:
+		return r.fail(ctx, log, op, nil, err)
+	case task == nil:
 		return nil // failed as interrupted too often
 	}
 	task.Stop = cancel
@@ -91,6 +102,18 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		r.cfg.Router.Done(context.WithoutCancel(ctx), task, err)
 	}
 	return r.end(ctx, log, task, err)
+}
+
+// errNotStarted means a run found its operation cancelled before it began.
+var errNotStarted = errors.New("operation cancelled before its run began")
+
+// cancelledBeforeStart ends an operation cancelled before any of its work
+// began; it does nothing to one that has already ended.
+func (r *Runner) cancelledBeforeStart(ctx context.Context, opID string) error {
+	_, err := r.finish(ctx, opID, store.StatusCancelled,
+		&store.OperationErr{Code: CodeCancelled, Message: "the operation was cancelled"},
+		"cancelled", "cancelled before it started")
+	return err
 }
 
 // begin starts a run: it discards what an interrupted earlier run left,
@@ -118,6 +141,9 @@ func (r *Runner) begin(ctx context.Context, log *slog.Logger, op *store.Operatio
 		}
 	}
 	op, err = st.Update(ctx, op.ID, func(tx *sql.Tx, op *store.Operation) error {
+		if store.Terminal(op.Status) || op.CancelRequested {
+			return errNotStarted // cancelled while the gate was asked
+		}
 		op.Runs++
 		op.Status, op.Phase, op.Committing = store.StatusRunning, PhaseValidating, false
 		op.Progress = store.Progress{}
