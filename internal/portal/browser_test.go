@@ -147,48 +147,73 @@ func dropPostgres(t *testing.T, names ...string) {
 	}
 }
 
-// privateLink: with allow-Azure-services off a plain export is refused at
-// once, while an isolated one holds, is approved in the Private Link
-// Center and completes, and so does an isolated import of its package
-// (which a Reader cannot approve); another export, rejected on the
-// server's page, fails;
-// with the account's network rules closed a plain export is refused again;
-// and the Cancel button of a held export requests its cancellation.
+// privateLink runs the isolated jobs in the order the settings they need
+// come and go: allow-Azure-services off, then the account's rules closed.
 func (e *portalEnv) privateLink() {
-	t := e.t
-	e.do("turn allow Azure services off",
-		goTo(fmt.Sprintf("#/server/%s/%s", rg, e.srv)),
-		until(`document.querySelector("#allow-azure")?.textContent === "Yes"`, 5*time.Second),
-		click("#toggle-allow"),
-		until(`document.querySelector("#allow-azure")?.textContent === "No"`, 10*time.Second),
-	)
-	e.openExport("sales", false)
-	e.do("see a plain export refused",
-		click("#export-form-submit"),
-		until(`document.querySelector("#messages .error")?.textContent.includes("allow Azure services is off")`, 15*time.Second),
-	)
+	e.setAllowAzure("Yes", "No")
+	e.refusedWithoutIsolation("allow Azure services is off")
+	exp := e.approvedInCenter()
+	e.isolatedImport(exp)
+	e.rejectedOnServerPage()
+	e.closeAccount()
+	e.setAllowAzure("No", "Yes")
+	e.refusedWithoutIsolation("storage account " + acctName)
+	e.cancelHeld()
+}
 
+// setAllowAzure flips the server's allow-Azure-services setting on its
+// page from one state to the other.
+func (e *portalEnv) setAllowAzure(from, to string) {
+	e.do("turn allow Azure services "+to,
+		goTo(fmt.Sprintf("#/server/%s/%s", rg, e.srv)),
+		until(fmt.Sprintf(`document.querySelector("#allow-azure")?.textContent === %q`, from), 5*time.Second),
+		click("#toggle-allow"),
+		until(fmt.Sprintf(`document.querySelector("#allow-azure")?.textContent === %q`, to), 10*time.Second),
+	)
+}
+
+// refusedWithoutIsolation submits a plain export that the network rules
+// keep out, and sees the form say why.
+func (e *portalEnv) refusedWithoutIsolation(why string) {
+	e.openExport("sales", false)
+	e.do("see a plain export refused: "+why,
+		click("#export-form-submit"),
+		until(fmt.Sprintf(`document.querySelector("#messages .error")?.textContent.includes(%q)`, why), 15*time.Second),
+	)
+}
+
+// approvedInCenter runs an isolated export that holds until both of its
+// endpoints are approved in the Private Link Center, and returns its id.
+func (e *portalEnv) approvedInCenter() string {
 	id := e.startExport("sales", true)
 	e.waitHeld(id)
 	e.approveAll(2)
 	e.waitEnded(id, "Completed")
 	if st := e.richStatus(id); st.Rows != rows {
-		t.Fatalf("isolated export %s copied %d rows, want %d", id, st.Rows, rows)
+		e.t.Fatalf("isolated export %s copied %d rows, want %d", id, st.Rows, rows)
 	}
 	e.do("see the endpoints on the operation page",
 		goTo("#/operation/"+id),
 		until(`document.querySelectorAll("#op-endpoints .status-Approved").length === 2`, 10*time.Second),
 	)
-	e.isolatedImport(id)
+	return id
+}
 
-	id = e.startExport("sales", true)
+// rejectedOnServerPage approves an isolated export's endpoint on the
+// account's page, rejects the other on the server's, and sees it fail.
+func (e *portalEnv) rejectedOnServerPage() {
+	id := e.startExport("sales", true)
 	e.waitHeld(id)
 	e.decideOnPage(fmt.Sprintf("#/account/%s/%s", rg, acctName), id, "approve")
 	e.decideOnPage(fmt.Sprintf("#/server/%s/%s", rg, e.srv), id, "reject")
 	if msg := e.waitEnded(id, "Failed"); !strings.Contains(msg, "rejected") {
-		t.Fatalf("rejected export failed with %q; want the rejection named", msg)
+		e.t.Fatalf("rejected export failed with %q; want the rejection named", msg)
 	}
+}
 
+// closeAccount denies the storage account to every network and to
+// trusted services, from its page.
+func (e *portalEnv) closeAccount() {
 	e.do("close the storage account to Azure services",
 		goTo(fmt.Sprintf("#/account/%s/%s", rg, acctName)),
 		until(`document.querySelector("#default-action")?.textContent === "Allow"`, 10*time.Second),
@@ -196,28 +221,22 @@ func (e *portalEnv) privateLink() {
 		until(`document.querySelector("#default-action")?.textContent === "Deny"`, 10*time.Second),
 		click("#toggle-bypass"),
 		until(`document.querySelector("#bypass")?.textContent === "No"`, 10*time.Second),
-		goTo(fmt.Sprintf("#/server/%s/%s", rg, e.srv)),
-		until(`document.querySelector("#allow-azure")?.textContent === "No"`, 10*time.Second),
-		click("#toggle-allow"),
-		until(`document.querySelector("#allow-azure")?.textContent === "Yes"`, 10*time.Second),
 	)
-	e.openExport("sales", false)
-	e.do("see a plain export refused by the account's network rules",
-		click("#export-form-submit"),
-		until(`document.querySelector("#messages .error")?.textContent.includes("storage account `+acctName+`")`, 15*time.Second),
-	)
+}
 
-	// Last, on the other database, and only up to the request: today a
-	// cancel that meets a held job while River runs its approval check is
-	// lost in internal/jobs and the job stays held, which would block
-	// later exports of the database.
-	id = e.startExport("sales_copy", true)
+// cancelHeld presses Cancel on a held isolated export and sees the API
+// record the request. It runs last, on the other database, and checks
+// only the request: today a cancel that meets a held job while River runs
+// its approval check is lost in internal/jobs and the job stays held,
+// which would block later exports of the database.
+func (e *portalEnv) cancelHeld() {
+	id := e.startExport("sales_copy", true)
 	e.waitHeld(id)
 	e.do("cancel the held export", click(fmt.Sprintf(`#history tr[data-id=%q] button.cancel`, id)))
 	deadline := time.Now().Add(10 * time.Second)
 	for st := e.richStatus(id); !st.CancelRequested; st = e.richStatus(id) {
 		if time.Now().After(deadline) {
-			t.Fatalf("operation %s: no cancel requested 10s after the Cancel click (status %s)", id, st.Status)
+			e.t.Fatalf("operation %s: no cancel requested 10s after the Cancel click (status %s)", id, st.Status)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
