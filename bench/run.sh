@@ -28,7 +28,7 @@ ROUNDS=${ROUNDS:-3}
 GROUPS_WANTED=${ONLY:-pg-export pg-import my-export my-import sqlite-export sqlite-import}
 QUIET_MAX=${QUIET_MAX:-20}
 RUN_ID=$(date +%Y%m%d-%H%M%S)
-FILES=$BENCH_OUT/files          # dumps and packages; overwritten each run
+FILES=$BENCH_OUT/files/$DB      # dumps and packages of this dataset; overwritten each run
 LOGS=$BENCH_OUT/logs/$RUN_ID    # output of every measured command
 RESULTS=$BENCH_OUT/results.tsv  # this run; a copy stays in $LOGS
 RESTORE=${DB}_restore           # database (or file) every import writes into
@@ -118,7 +118,8 @@ define_cases() {
     # PostgreSQL import into a new database (indexes and constraints included)
     local pgprep="dropdb --if-exists $RESTORE"
     if [ $BACPORT_SERVE = 1 ]; then
-        add_case pg-import "bacport serve" bacport serve "$sv drop postgres $RESTORE; $pgprep" \
+        add_case pg-import "bacport serve" bacport serve \
+            "$sv ensure postgres $DB pg.bacpac; $sv drop postgres $RESTORE; $pgprep" \
             "$sv import postgres $RESTORE pg.bacpac" "" "pg $RESTORE"
     fi
     if [ $BACPORT_CLI = 1 ]; then
@@ -153,7 +154,8 @@ define_cases() {
     # MariaDB import into a new database
     local myprep="mariadb $my -e 'DROP DATABASE IF EXISTS $RESTORE'"
     if [ $BACPORT_SERVE = 1 ]; then
-        add_case my-import "bacport serve" bacport serve "$sv drop mysql $RESTORE; $myprep" \
+        add_case my-import "bacport serve" bacport serve \
+            "$sv ensure mysql $DB my.bacpac; $sv drop mysql $RESTORE; $myprep" \
             "$sv import mysql $RESTORE my.bacpac" "" "my $RESTORE"
     fi
     if [ $BACPORT_CLI = 1 ]; then
@@ -177,7 +179,7 @@ define_cases() {
         add_case sqlite-export "bacport serve" bacport serve "" \
             "$sv export sqlite $DB sqlite.bacpac" "@serve:sqlite.bacpac" ""
         add_case sqlite-import "bacport serve" bacport serve \
-            "$sv drop sqlite $RESTORE; rm -f $(printf '%q' "$DATA/$RESTORE.sqlite")" \
+            "$sv ensure sqlite $DB sqlite.bacpac; $sv drop sqlite $RESTORE; rm -f $(printf '%q' "$DATA/$RESTORE.sqlite")" \
             "$sv import sqlite $RESTORE sqlite.bacpac" "" "sqlite @serve:$RESTORE"
     fi
     if [ $BACPORT_CLI = 1 ]; then

@@ -9,6 +9,7 @@
 #   serve.sh export ENGINE DATABASE BLOB   export DATABASE to BLOB, wait for the job
 #   serve.sh import ENGINE DATABASE BLOB   import BLOB into a new DATABASE, wait
 #   serve.sh drop ENGINE DATABASE          delete the database (untimed preparation)
+#   serve.sh ensure ENGINE DATABASE BLOB   export DATABASE to BLOB unless it exists
 #   serve.sh phases LOG                    per-phase figures of the job in LOG
 # ENGINE is postgres, mysql or sqlite. BLOB names get "-r$BENCH_ROUND" added,
 # so every round writes a new blob and nothing has to be deleted in between.
@@ -259,6 +260,16 @@ sv_import() {
     sv_follow
 }
 
+# sv_ensure ENGINE DATABASE BLOB: exports DATABASE to this round's BLOB
+# unless it is there, so an import group runs without its export group
+# (untimed: it is called in the preparation).
+sv_ensure() {
+    local size
+    size=$(serve_blob_size "$3")
+    [ "${size:-0}" -gt 0 ] 2>/dev/null && return 0
+    sv_export "$@" >/dev/null
+}
+
 sv_drop() {
     arm DELETE "$(sv_server_path "$1")/databases/$2" >/dev/null || true
 }
@@ -297,6 +308,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     export) sv_export "$@" ;;
     import) sv_import "$@" ;;
     drop) sv_drop "$@" ;;
+    ensure) sv_ensure "$@" ;;
     phases) sv_phases "$@" ;;
     *) echo "usage: serve.sh export|import ENGINE DATABASE BLOB | drop ENGINE DATABASE | phases LOG" >&2
        exit 2 ;;
