@@ -56,11 +56,11 @@ type portalEnv struct {
 // TestPortal_Browser drives the portal in a real browser against a real
 // bacport server: sign in, create a storage account, a server and a
 // database, let Azure services in, export from the form and watch the
-// history reach Completed, import the package into a new database, and,
-// the same export and import on a server bound to PostgreSQL from the
-// form; and, when this bacport serves private endpoint connections,
-// isolated jobs that hold until their endpoints are approved in the
-// Private Link Center.
+// history reach Completed, import the package into a new database and
+// into an empty existing one; the same export and import on a server
+// bound to PostgreSQL from the form; and, when this bacport serves
+// private endpoint connections, isolated jobs that hold until their
+// endpoints are approved in the Private Link Center.
 func TestPortal_Browser(t *testing.T) {
 	chrome, err := exec.LookPath("chromium")
 	if err != nil {
@@ -88,6 +88,7 @@ func TestPortal_Browser(t *testing.T) {
 		until(`!!document.querySelector("#view .status-Succeeded")`, 5*time.Second),
 	)
 	e.importNew("sales_copy", st.BlobURI)
+	e.importExisting("sales_empty", st.BlobURI)
 
 	t.Run("PostgreSQL", func(t *testing.T) {
 		parent := e.t
@@ -652,6 +653,19 @@ func (e *portalEnv) submitImport() string {
 
 func (e *portalEnv) importNew(db, blobURI string) {
 	e.openImport(db, blobURI)
+	e.waitEnded(e.submitImport(), "Completed")
+	e.checkImported(db)
+}
+
+// importExisting creates an empty database from the server page and
+// imports the package into it with its "Import into" link.
+func (e *portalEnv) importExisting(db, blobURI string) {
+	e.createDatabase(db)
+	e.do("open the import-into form",
+		click(fmt.Sprintf(`#databases a.importinto-link[data-db=%q]`, db)),
+		chromedp.WaitVisible(chromedp.CSS("#import-form")),
+		until(fmt.Sprintf(`document.querySelector("#storageUri")?.value === %q`, blobURI), 5*time.Second),
+	)
 	e.waitEnded(e.submitImport(), "Completed")
 	e.checkImported(db)
 }
