@@ -12,16 +12,21 @@
 // tokens. Every value from the API is inserted as text, never as HTML, and
 // the Content-Security-Policy allows only the portal's own script and style.
 //
+// Pages that change by themselves (the history, an operation, the Private
+// Link Center) poll the API and update in place, keeping every element
+// that did not change, so a refresh never takes a button from under the
+// pointer. #view's data-route attribute names the page once it is drawn,
+// which is what the browser test waits for.
+//
 // Limitations:
-//   - The Private Link Center is built in the browser from the connection
-//     list of every server and storage account the user can read, one
-//     request per resource; with hundreds of resources it is slow.
-//   - Pages poll (history every 1.5 s, an operation every 1 s) instead of
-//     following the API's server-sent events: EventSource cannot send an
-//     Authorization header.
+//   - Pages poll (history every 1.5 s, an operation every 1 s, the
+//     Private Link Center every 2 s) instead of following the API's
+//     server-sent events: EventSource cannot send an Authorization header.
+//   - The history shows its newest 100 requests, without filters or paging.
 //   - Registering external storage accounts, deleting resources,
 //     regenerating keys and managing principals and role assignments are
 //     left to the CLI and the API.
+//   - The admin token is typed in; there is no single sign-on.
 package portal
 
 import (
