@@ -207,9 +207,10 @@ func countSkippedKeys(skipped []engine.Skipped) keyCounts {
 	return k
 }
 
-// checkKeysCarried checks that every primary key, foreign key, unique key
-// and index of the package is in the imported database or in the report:
-// the keys the target can express arrive, the others are listed.
+// checkKeysCarried checks that every primary key, foreign key, unique key,
+// index and check of the package is in the imported database (as its
+// export describes it) or in the report: the keys the target can express
+// arrive, the others are listed.
 func checkKeysCarried(t *testing.T, h Harness, cfg engine.Config, path string, skipped []engine.Skipped) {
 	t.Helper()
 	pkg, err := bacpac.OpenFile(path)
@@ -236,9 +237,7 @@ func checkKeysCarried(t *testing.T, h Harness, cfg engine.Config, path string, s
 		{"primary keys", want.pk, got.pk, left.pk},
 		{"foreign keys", want.fk, got.fk, left.fk},
 		{"unique keys and indexes", want.index, got.index, left.index},
-		// Checks are logged, not compared: an engine may hold a check
-		// it cannot describe in T-SQL again on export (PostgreSQL keeps
-		// such checks in table properties only).
+		{"check constraints", want.check, got.check, left.check},
 	} {
 		if c.got+c.left < c.want {
 			t.Errorf("%s: the package has %d, the database %d and the report lists %d left out",

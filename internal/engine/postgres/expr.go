@@ -219,14 +219,15 @@ func pgToTSQL(expr string) (string, bool) {
 				next = toks[i+1].text
 			}
 			switch {
+			case sqlKeywords[w]:
+				// Before the call case: AND/OR/NOT/IN may precede "(".
+				out = append(out, strings.ToUpper(w))
 			case next == "(":
 				f, ok := pgFuncToTSQL[w]
 				if !ok {
 					return "", false
 				}
 				out = append(out, f)
-			case sqlKeywords[w]:
-				out = append(out, strings.ToUpper(w))
 			case w == "true":
 				out = append(out, "(1)")
 			case w == "false":
