@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	armsqlv1 "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql"
 	armsql "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v2"
 )
@@ -234,6 +235,15 @@ func isolatedRoundTrip(t *testing.T, w *world, e *engine, iso, src string, rows 
 		*sgot.Type != "Microsoft.Storage/storageAccounts/privateEndpointConnections" ||
 		*sgot.Properties.PrivateEndpoint.ID == "" {
 		t.Fatalf("SDK Get: %s %v, %s", *got.Type, got.Properties.GroupIDs, *sgot.Type)
+	}
+
+	// The armsql v1 client, on its older api-version, reads them too.
+	v1, err := armsqlv1.NewPrivateEndpointConnectionsClient(w.sub, staticToken(w.s.token), w.s.arm())
+	must(t, err)
+	v1page, err := v1.NewListByServerPager(rg, iso, nil).NextPage(w.ctx)
+	must(t, err)
+	if len(v1page.Value) != 1 || *v1page.Value[0].Properties.ProvisioningState != "Ready" {
+		t.Fatalf("armsql v1 list: %d connections, want 1 in provisioning state Ready", len(v1page.Value))
 	}
 
 	// One approval is not enough.
