@@ -104,14 +104,14 @@ one is left empty.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPackageImport(ctxOf(cmd), cmd.OutOrStdout(), cmd.ErrOrStderr(), imp, in,
-				!existing, lossy, asJSON)
+				!existing, lossy, asJSON || outputJSON(cmd))
 		},
 	}
 	imp.add(imp2, "target", "database to import into: sqlite://…, postgres://… or mysql://…")
 	imp2.Flags().StringVar(&in, "in", "", "package file to read")
 	imp2.Flags().BoolVar(&existing, "existing", false, "import into an existing, empty database instead of creating it")
 	imp2.Flags().BoolVar(&lossy, "lossy", false, "allow the target engine's documented lossy mappings instead of failing")
-	imp2.Flags().BoolVar(&asJSON, "json", false, "print the import report as JSON")
+	imp2.Flags().BoolVar(&asJSON, "json", false, "print the import report as JSON (as -o json does)")
 	_ = imp2.MarkFlagRequired("in")
 
 	parent.AddCommand(export, imp2)

@@ -81,11 +81,11 @@ func TestPackageTransfer_SQLiteRoundTrip(t *testing.T) {
 		t.Errorf("import creating an existing database: exit %d, stderr %q; want exit 1 mentioning --existing", code, errb)
 	}
 
-	// --json prints the report, skipped objects included, as JSON.
-	code, out, errb = run(t, "package", "import", "--in", fixture, "--json",
+	// -o json (or --json) prints the report, skipped objects included.
+	code, out, errb = run(t, "package", "import", "--in", fixture, "-o", "json",
 		"--target", "sqlite://"+filepath.Join(dir, "again.sqlite"))
 	if code != ExitOK {
-		t.Fatalf("import --json: exit %d, stderr %q", code, errb)
+		t.Fatalf("import -o json: exit %d, stderr %q", code, errb)
 	}
 	var rep struct {
 		Rows    int64
