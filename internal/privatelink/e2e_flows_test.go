@@ -449,7 +449,7 @@ func withoutIsolation(t *testing.T, w *world, e *engine, iso, pub string) {
 // TestPrivateLink_ApprovalTimeout runs a bacport whose approval timeout
 // is short: a job nobody approves fails, and its connections go.
 func TestPrivateLink_ApprovalTimeout(t *testing.T) {
-	w := newWorld(t, "--approval-timeout", "2s")
+	w := newWorld(t, "--approval-timeout", "4s")
 	engines := []func(t *testing.T) *engine{
 		func(*testing.T) *engine { return sqliteEngine() },
 		postgresEngine,
@@ -463,7 +463,7 @@ func TestPrivateLink_ApprovalTimeout(t *testing.T) {
 			id := w.start(t, e, job{srv: srv, db: db, blob: e.name + "-late.bacpac", isolated: true})
 			w.waitHeld(t, id)
 			must(t, w.decideStorage(t, w.stc, id, "Approved"))
-			st := w.wantFailed(t, id, "PrivateEndpointApprovalTimedOut", "2s", "server "+srv+" is Pending")
+			st := w.wantFailed(t, id, "PrivateEndpointApprovalTimedOut", "4s", "server "+srv+" is Pending")
 			wantFinal(t, st, "Pending", "Approved")
 			w.noConnections(t, srv)
 		})
