@@ -89,6 +89,7 @@ func TestPortal_Browser(t *testing.T) {
 	)
 	e.importNew("sales_copy", st.BlobURI)
 	e.importExisting("sales_empty", st.BlobURI)
+	e.filterHistory()
 
 	t.Run("PostgreSQL", func(t *testing.T) {
 		parent := e.t
@@ -488,6 +489,24 @@ func (e *portalEnv) createDatabase(name string) {
 		set("#new-db-name", name),
 		click("#new-db-form button[type=submit]"),
 		until(fmt.Sprintf(`!!document.querySelector('#databases a.export-link[data-db=%q]')`, name), 15*time.Second),
+	)
+}
+
+// filterHistory shows only exports in the history, then all requests
+// again.
+func (e *portalEnv) filterHistory() {
+	choose := func(value string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+			`(s => { s.value = %q; s.dispatchEvent(new Event("change")); })(document.querySelector("#history-type"))`, value))
+	}
+	types := `[...document.querySelectorAll("#history tbody tr[data-id]")].map(r => r.children[0].textContent).join(",")`
+	e.do("filter the history",
+		goTo(fmt.Sprintf("#/history/%s/%s", rg, e.srv)),
+		until(types+` === "Import,Import,Export"`, 10*time.Second),
+		choose("export"),
+		until(types+` === "Export"`, 10*time.Second),
+		choose(""),
+		until(types+` === "Import,Import,Export"`, 10*time.Second),
 	)
 }
 

@@ -22,7 +22,7 @@
 //   - Pages poll (history every 1.5 s, an operation every 1 s, the
 //     Private Link Center every 2 s) instead of following the API's
 //     server-sent events: EventSource cannot send an Authorization header.
-//   - The history shows its newest 100 requests, without filters or paging.
+//   - The history shows at most the newest 1000 requests of a filter.
 //   - Registering external storage accounts, deleting resources,
 //     regenerating keys and managing principals and role assignments are
 //     left to the CLI and the API.

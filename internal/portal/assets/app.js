@@ -532,12 +532,34 @@ function endpointsCell(list) {
   return (list || []).map(p => el("div", { class: "pe" }, idParts(p.privateLinkServiceId).name + ": ", statusCell(p.status)));
 }
 
+// historyFilter is what the history of one server shows; it is kept
+// while the page refreshes and forgotten for another server.
+const historyFilter = { server: "", status: "", type: "", top: 100 };
+
+// filterSelect is a select whose change sets historyFilter[key].
+function filterSelect(id, key, options, refresh) {
+  return el("select", { id, "data-value": historyFilter[key], onchange: ev => { historyFilter[key] = ev.target.value; refresh(); } },
+    options.map(([value, label]) => el("option", { value, selected: historyFilter[key] === value }, label)));
+}
+
 async function historyView(rg, server, refreshing) {
   const hash = location.hash;
-  const { data } = await api("GET", serverPath(rg, server) + "/importExportHistory?top=100");
+  if (historyFilter.server !== rg + "/" + server) Object.assign(historyFilter, { server: rg + "/" + server, status: "", type: "", top: 100 });
+  const q = new URLSearchParams({ top: String(historyFilter.top) });
+  if (historyFilter.status) q.set("status", historyFilter.status);
+  if (historyFilter.type) q.set("type", historyFilter.type);
+  const { data } = await api("GET", serverPath(rg, server) + "/importExportHistory?" + q);
   const refresh = () => historyView(rg, server);
+  const rows = data.value || [];
   (refreshing ? redraw : show)(el("h1", {}, `Import/Export History — ${server}`),
     el("p", { class: "note" }, "Every request, newest first; this page refreshes itself."),
+    el("div", { class: "filters" },
+      el("label", { for: "history-status" }, "Status"),
+      filterSelect("history-status", "status", [["", "All"], ["InProgress", "In progress"], ["Completed", "Completed"],
+        ["Failed", "Failed"], ["Cancelled", "Cancelled"]], refresh),
+      el("label", { for: "history-type" }, "Type"),
+      filterSelect("history-type", "type", [["", "All"], ["export", "Export"], ["importNew", "Import (new database)"],
+        ["importExisting", "Import (existing database)"]], refresh)),
     table([
       { title: "Type", cell: h => h.properties.requestType },
       { title: "Database", cell: h => h.properties.databaseName },
@@ -553,8 +575,10 @@ async function historyView(rg, server, refreshing) {
         el("a", { href: hashOf("operation", h.properties.requestId), class: "details-link" }, "Details"),
         h.properties.status === "InProgress" ? el("button", { class: "small cancel", "data-op": h.properties.requestId, onclick: () => cancelOp(h.properties.requestId, refresh) }, "Cancel") : null,
       ] },
-    ], data.value || [], { id: "history" },
-    h => ({ "data-id": h.properties.requestId, "data-status": h.properties.status, "data-phase": h.properties.phase || "" })));
+    ], rows, { id: "history" },
+    h => ({ "data-id": h.properties.requestId, "data-status": h.properties.status, "data-phase": h.properties.phase || "" })),
+    data.nextLink && historyFilter.top < 1000 ? el("button", { class: "small", id: "history-more",
+      onclick: () => { historyFilter.top = Math.min(historyFilter.top + 100, 1000); refresh(); } }, "Show older requests") : null);
   refreshWhile("history", hash, 1500, () => historyView(rg, server, true));
 }
 
