@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -21,7 +22,16 @@ const copyChunk = 64 << 10
 
 // copyStream is the io.Reader a COPY FROM STDIN pulls: it encodes rows
 // from next on demand, so no more than about one chunk is held.
+//
+// pgconn reads the stream on a goroutine of its own and, when the
+// connection fails or the server answers with an error, CopyFrom returns
+// without waiting for that goroutine. mu and closed keep such a late Read
+// from calling next after Load has returned and the caller has closed the
+// rows behind next.
 type copyStream struct {
+	mu     sync.Mutex
+	closed bool
+
 	table  string
 	cols   []*targetCol
 	binary bool
@@ -37,6 +47,11 @@ type copyStream struct {
 }
 
 func (s *copyStream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, errCopyStreamClosed
+	}
 	for s.off >= len(s.buf) {
 		if s.err != nil {
 			return 0, s.err
@@ -50,6 +65,17 @@ func (s *copyStream) Read(p []byte) (int, error) {
 	n := copy(p, s.buf[s.off:])
 	s.off += n
 	return n, nil
+}
+
+var errCopyStreamClosed = errors.New("the load ended")
+
+// close waits for a Read in progress and stops later ones. It returns the
+// stream's own error and row count, safe to read once it is closed.
+func (s *copyStream) close() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return s.rows, s.err
 }
 
 func (s *copyStream) fill() {
@@ -160,8 +186,8 @@ func (t *target) Load(ctx context.Context, tb *bacpac.Table, next func() ([]any,
 		return 0, fmt.Errorf("load %s: %w", name, err)
 	}
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, s, sql)
-	if s.err != nil {
-		return s.rows, fmt.Errorf("load %s: %w", name, s.err)
+	if rows, serr := s.close(); serr != nil {
+		return rows, fmt.Errorf("load %s: %w", name, serr)
 	}
 	if err != nil {
 		if ve := serverValueError(name, err); ve != nil {
