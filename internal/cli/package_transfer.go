@@ -167,6 +167,12 @@ func runPackageExport(ctx context.Context, errw io.Writer, f dbFlags, out string
 	for _, c := range rep.Changed {
 		fmt.Fprintf(errw, "  changed %s.%s: %d values: %s\n", c.Table, c.Column, c.Values, c.Reason)
 	}
+	if len(rep.Omitted) > 0 {
+		fmt.Fprintf(errw, "Described for the same engine only (%d):\n", len(rep.Omitted))
+		for _, o := range rep.Omitted {
+			fmt.Fprintf(errw, "  %s %s: %s\n", o.Kind, o.Name, o.Reason)
+		}
+	}
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("write package file: %w", err)
 	}

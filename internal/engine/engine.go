@@ -102,6 +102,16 @@ type Target interface {
 	Close() error
 }
 
+// Omitter is implemented by sources whose schema holds objects the model
+// cannot describe in SQL Server terms (a check whose expression has no
+// T-SQL form, an expression index). They travel in the driver's own
+// extended properties, so an import into the same engine restores them,
+// but other engines never see them; Export lists them in
+// ExportReport.Omitted so that is not silent. Call it after Model.
+type Omitter interface {
+	Omitted() []Skipped
+}
+
 // Skipped is an object or feature of the package that the target cannot
 // express, with the reason. Import reports list them; nothing is dropped
 // silently.

@@ -30,6 +30,9 @@ func Export(ctx context.Context, src Source, out io.Writer, opts ExportOptions) 
 	if err != nil {
 		return rep, fmt.Errorf("read schema: %w", err)
 	}
+	if o, ok := src.(Omitter); ok {
+		rep.Omitted = o.Omitted()
+	}
 	w, err := bacpac.NewWriter(out, m, bacpac.WriterOptions{
 		PartSize: opts.PartSize,
 		Level:    opts.Level,

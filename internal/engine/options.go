@@ -90,6 +90,9 @@ type ExportReport struct {
 	// Changed lists the columns where ExportOptions.Lossy wrote NULL
 	// for values SQL Server cannot hold.
 	Changed []Changed
+	// Omitted lists what the package describes for the same engine only
+	// (see Omitter), with the reason.
+	Omitted []Skipped
 }
 
 // Changed is one column whose values a lossy export changed.

@@ -85,6 +85,16 @@ type catIndex struct {
 type catalog struct {
 	tables []*catTable
 	byOID  map[uint32]*catTable
+	// omitted lists what model() could not describe in T-SQL; it is
+	// carried in table properties for PostgreSQL imports only.
+	omitted []engine.Skipped
+}
+
+// omit records an object model() leaves out of the SQL Server description.
+func (cat *catalog) omit(kind string, t *bacpac.Table, name, reason string) {
+	cat.omitted = append(cat.omitted, engine.Skipped{Kind: kind,
+		Name: t.Schema + "." + t.Name + "." + name, Reason: reason +
+			"; it is kept for imports into PostgreSQL only"})
 }
 
 const tablesQuery = `SELECT c.oid, n.nspname, c.relname, c.relkind = 'p',
@@ -357,6 +367,9 @@ func (cat *catalog) table(ct *catTable, schemaOf func(string) string) (*bacpac.T
 			Name: PropIndexPrefix + ix.name, Value: ix.def})
 		if mi := modelIndex(ix, names); mi != nil {
 			t.Indexes = append(t.Indexes, mi)
+		} else {
+			cat.omit("index", t, ix.name, "an expression, non-btree or untranslatable partial index "+
+				"has no SQL Server description ("+ix.def+")")
 		}
 	}
 	return t, ti
@@ -453,7 +466,12 @@ func (cat *catalog) constraint(t *bacpac.Table, c catConstraint,
 		expr := strings.TrimSuffix(strings.TrimPrefix(c.def, "CHECK "), " NOT VALID")
 		if e, ok := pgToTSQL(expr); ok {
 			t.Checks = append(t.Checks, &bacpac.Check{Name: c.name, Expression: e})
+		} else {
+			cat.omit("check constraint", t, c.name, "its expression has no T-SQL translation ("+c.def+")")
 		}
+	case 'x', 't':
+		cat.omit("constraint", t, c.name, "SQL Server has no exclusion constraints or "+
+			"constraint triggers ("+c.def+")")
 	}
 }
 

@@ -96,7 +96,10 @@
 // literals, comparisons, AND/OR/NOT, IS NULL, LIKE, IN lists and a few
 // functions; others stay only in the table's properties. Primary keys are
 // described as clustered. Expression indexes and non-btree indexes are
-// carried only in the properties.
+// carried only in the properties. Everything carried only in properties
+// (untranslated checks and predicates, such indexes, exclusion
+// constraints) is listed by the source's Omitted method (engine.Omitter),
+// so the export report names what other engines will not receive.
 //
 // # Import
 //

@@ -1,11 +1,13 @@
 package postgres
 
 import (
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/bacport/bacport/internal/bacpac"
+	"github.com/bacport/bacport/internal/engine"
 	"github.com/bacport/bacport/internal/testenv"
 )
 
@@ -59,5 +61,39 @@ func TestConvert_LossyTruncates(t *testing.T) {
 	want := end.Truncate(time.Microsecond).UnixMicro() - pgEpochUnixMicros
 	if err != nil || got != want {
 		t.Errorf("timestamp %s converts to %v, %v; want %d (9999-12-31 23:59:59.999999)", end, got, err, want)
+	}
+}
+
+// An export lists what it could only describe for PostgreSQL: an
+// expression index and a check with no T-SQL form.
+func TestExport_ReportsOmitted(t *testing.T) {
+	server(t)
+	src := newDatabase(t)
+	execSQL(t, src, `CREATE TABLE tagged (id int PRIMARY KEY, name text, tags text[],
+		CONSTRAINT tagged_has_a CHECK (tags @> ARRAY['a']), CONSTRAINT tagged_id CHECK (id > 0))`)
+	execSQL(t, src, `CREATE INDEX tagged_lower ON tagged (lower(name))`)
+	s, err := New().OpenSource(t.Context(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rep, err := engine.Export(t.Context(), s, io.Discard, engine.ExportOptions{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("Export: %v", err)
+	}
+	got := map[string]bool{}
+	for _, o := range rep.Omitted {
+		got[o.Kind+" "+o.Name] = true
+		if o.Reason == "" {
+			t.Errorf("omitted %s %s has no reason", o.Kind, o.Name)
+		}
+	}
+	for _, want := range []string{"check constraint dbo.tagged.tagged_has_a", "index dbo.tagged.tagged_lower"} {
+		if !got[want] {
+			t.Errorf("ExportReport.Omitted = %v; want it to list %s", rep.Omitted, want)
+		}
+	}
+	if got["check constraint dbo.tagged.tagged_id"] {
+		t.Errorf("the translatable check tagged_id is listed as omitted")
 	}
 }

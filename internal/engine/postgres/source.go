@@ -55,6 +55,8 @@ type source struct {
 	byName map[[2]string]*tableInfo
 	idle   []*pgx.Conn
 	closed bool
+	// omitted is what the model could not describe (engine.Omitter).
+	omitted []engine.Skipped
 }
 
 // sessionSetup fixes the settings that decide text forms and name
@@ -169,11 +171,21 @@ func (s *source) Model(ctx context.Context) (*bacpac.Model, error) {
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
 	s.model, s.tables = cat.model()
+	s.omitted = cat.omitted
 	s.byName = make(map[[2]string]*tableInfo, len(s.tables))
 	for t, ti := range s.tables {
 		s.byName[[2]string{t.Schema, t.Name}] = ti
 	}
 	return s.model, nil
+}
+
+// Omitted lists the constraints and indexes the model could not describe
+// in SQL Server terms; they travel in table properties for PostgreSQL
+// imports only.
+func (s *source) Omitted() []engine.Skipped {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]engine.Skipped(nil), s.omitted...)
 }
 
 // info finds the catalog details behind a model table, by identity or by
