@@ -202,6 +202,7 @@ main() {
     [ -f "$DATA/expected.txt" ] || die "no dataset for $DB: run SCALE=$SCALE bench/dataset.sh first"
     have /usr/bin/time || [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install time)"
     log "run $RUN_ID: $DB, $ROUNDS rounds, groups: $GROUPS_WANTED"
+    LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
     find_bacport
     # The service is stopped however the run ends (error, ^C).
     trap 'serve_stop' EXIT
@@ -224,6 +225,8 @@ main() {
     run_phases
     cp "$RESULTS" "$LOGS/results.tsv"
     report "$RESULTS"
+    echo
+    echo "load average (1, 5, 15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     [ -s "$PHASES_OUT" ] && { echo; cat "$PHASES_OUT"; }
     log "results: $RESULTS (logs in $LOGS)"
 }
