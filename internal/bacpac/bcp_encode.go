@@ -496,9 +496,15 @@ func (c *colEncoder) appendString(buf []byte, s string) ([]byte, error) {
 		return buf[:at], invalid("string of %d UTF-16 code units is longer than %s(%d)",
 			units, c.sqlType, c.length)
 	}
-	if c.kind == encFixedString {
-		for ; units < c.length; units++ {
-			buf = append(buf, ' ', 0)
+	if c.kind == encFixedString && units < c.length {
+		// Pad in place too: MySQL, for one, hands CHAR values over without
+		// their trailing blanks, so padding can be most of the value.
+		pad := 2 * (c.length - units)
+		buf = slices.Grow(buf, pad)
+		n := len(buf)
+		buf = buf[:n+pad]
+		for k := n; k < len(buf); k += 2 {
+			buf[k], buf[k+1] = ' ', 0
 		}
 	}
 	n := len(buf) - body
