@@ -71,6 +71,7 @@ build_bacport() {
     local root
     root=$(cd "$BENCH_DIR/.." && pwd)
     log "building bacport from $root"
+    BACPORT_SRC=$root
     (cd "$root" && go build -o "$BACPORT" ./cmd/bacport) 2>"$BENCH_OUT/build.log" && return 0
     have git || return 1
     local src=$BENCH_OUT/src rev
@@ -78,7 +79,7 @@ build_bacport() {
     log "note: the working tree does not build (see $BENCH_OUT/build.log); building commit $rev"
     rm -rf "$src" && mkdir -p "$src" &&
         git -C "$root" archive HEAD | tar -x -C "$src" &&
-        (cd "$src" && go build -o "$BACPORT" ./cmd/bacport)
+        (cd "$src" && go build -o "$BACPORT" ./cmd/bacport) && BACPORT_SRC=$src
 }
 
 bp() { # the bacport command line for the cli cases
@@ -241,7 +242,9 @@ run_phases() {
     [ "$PHASES" = 1 ] || return 0
     have go || { log "note: no go command; per-phase figures skipped"; return 0; }
     local tool=$BENCH_OUT/phases src e dsn login pw
-    (cd "$BENCH_DIR/.." && go build -o "$tool" ./bench/phases) 2>>"$BENCH_OUT/build.log" ||
+    # From the same source as bacport (the last commit when the tree did
+    # not build).
+    (cd "${BACPORT_SRC:-$BENCH_DIR/..}" && go build -o "$tool" ./bench/phases) 2>>"$BENCH_OUT/build.log" ||
         { log "note: bench/phases does not build; per-phase figures skipped"; return 0; }
     src=$(source_bytes)
     {
