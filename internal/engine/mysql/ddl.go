@@ -275,7 +275,26 @@ func (tg *target) items(t *bacpac.Table, p *tablePlan) []item {
 		out = append(out, item{kind: "check constraint", name: ck.Name,
 			clause: "CONSTRAINT " + quoteIdent(shortName(ck.Name)) + " CHECK (" + expr + ")"})
 	}
+	// Checks exported from MySQL without a T-SQL form are only in the
+	// properties; a MySQL import restores them from there.
+	for _, p := range t.Properties {
+		name, ok := strings.CutPrefix(p.Name, propCheck)
+		if !ok || hasCheck(t, name) {
+			continue
+		}
+		out = append(out, item{kind: "check constraint", name: name,
+			clause: "CONSTRAINT " + quoteIdent(shortName(name)) + " CHECK (" + p.Value + ")"})
+	}
 	return out
+}
+
+func hasCheck(t *bacpac.Table, name string) bool {
+	for _, ck := range t.Checks {
+		if ck.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (tg *target) columnDefs(t *bacpac.Table, p *tablePlan, translated bool) []string {

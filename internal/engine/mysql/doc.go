@@ -55,7 +55,12 @@
 //	year                              smallint
 //	uuid, inet4, inet6 (MariaDB)      uniqueidentifier, varchar(15), varchar(45)
 //
-// AUTO_INCREMENT columns become identity(1,1) columns.
+// AUTO_INCREMENT columns become identity(1,1) columns. A check is
+// described in T-SQL only when it uses column names, literals,
+// comparisons, arithmetic, AND/OR/NOT, IS NULL, IN, LIKE and BETWEEN;
+// others (functions, REGEXP) stay in the table's properties, so a MySQL
+// import restores them, and the source lists them as omitted
+// (engine.Omitter) so the export report says other engines lose them.
 //
 // # Import
 //

@@ -111,7 +111,8 @@ var families = []enginetest.Family{
 			PRIMARY KEY (a, b), KEY ix_parent (parent_id),
 			CONSTRAINT fk_child_parent FOREIGN KEY (parent_id) REFERENCES parent (id)
 				ON DELETE CASCADE ON UPDATE SET NULL,
-			CONSTRAINT ck_ab CHECK (a <> b))`,
+			CONSTRAINT ck_ab CHECK (a <> b),
+			CONSTRAINT ck_label CHECK (char_length(label) < 30 OR label REGEXP '^#'))`,
 		`INSERT INTO parent (code, name, note) VALUES ('p1', 'first parent', 'hello world'),
 			('p2', 'second', NULL)`,
 		`INSERT INTO child (a, b, parent_id, qty, price) VALUES (1, 2, 1, 3, 4.50),

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bacport/bacport/internal/bacpac"
+	"github.com/bacport/bacport/internal/engine"
 )
 
 // querier is the part of *sql.Conn and *sql.DB the schema reader uses.
@@ -19,8 +20,10 @@ type querier interface {
 // a MySQL database is a single namespace, the way SQL Server's dbo is.
 const schemaName = "dbo"
 
-// readModel reads the schema of database db.
-func readModel(ctx context.Context, q querier, db string) (*bacpac.Model, error) {
+// readModel reads the schema of database db. It also returns what the
+// model cannot describe in SQL Server terms (engine.Omitter): checks kept
+// in table properties for imports into MySQL only.
+func readModel(ctx context.Context, q querier, db string) (*bacpac.Model, []engine.Skipped, error) {
 	m := &bacpac.Model{
 		DSPName:       "Microsoft.Data.Tools.Schema.Sql.Sql150DatabaseSchemaProvider",
 		Collation:     "SQL_Latin1_General_CP1_CI_AS",
@@ -42,25 +45,25 @@ func readModel(ctx context.Context, q querier, db string) (*bacpac.Model, error)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read tables: %w", err)
+		return nil, nil, fmt.Errorf("read tables: %w", err)
 	}
-	jsonCols, err := readChecks(ctx, q, db, tables)
+	jsonCols, omitted, err := readChecks(ctx, q, db, tables)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := readColumns(ctx, q, db, tables, jsonCols); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := readIndexes(ctx, q, db, tables); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := readForeignKeys(ctx, q, db, tables); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := readObjects(ctx, q, db, m); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return m, nil
+	return m, omitted, nil
 }
 
 // each runs a query and calls fn for every row.
@@ -81,8 +84,9 @@ func each(ctx context.Context, q querier, query string, args []any, fn func(*sql
 // readChecks reads CHECK constraints. A column-level json_valid(`c`) check
 // is MariaDB's JSON type and is returned as a JSON column instead.
 func readChecks(ctx context.Context, q querier, db string,
-	tables map[string]*bacpac.Table) (map[string]bool, error) {
+	tables map[string]*bacpac.Table) (map[string]bool, []engine.Skipped, error) {
 	jsonCols := map[string]bool{}
+	var omitted []engine.Skipped
 	err := each(ctx, q, `SELECT TABLE_NAME, CONSTRAINT_NAME, LEVEL, CHECK_CLAUSE
 		FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?
 		ORDER BY TABLE_NAME, CONSTRAINT_NAME`, []any{db}, func(r *sql.Rows) error {
@@ -98,18 +102,24 @@ func readChecks(ctx context.Context, q querier, db string,
 			jsonCols[table+"\x00"+name] = true
 			return nil
 		}
-		t.Checks = append(t.Checks, &bacpac.Check{Name: name, Expression: checkToTSQL(clause)})
 		prop := propCheck
 		if level == "Column" {
 			prop = propColumnCheck
+		}
+		if expr, ok := checkToTSQL(clause); ok {
+			t.Checks = append(t.Checks, &bacpac.Check{Name: name, Expression: expr})
+		} else {
+			omitted = append(omitted, engine.Skipped{Kind: "check constraint",
+				Name: table + "." + name, Reason: "its expression " + clause +
+					" has no T-SQL translation; it is kept for imports into MySQL only"})
 		}
 		t.Properties = append(t.Properties, bacpac.Property{Name: prop + name, Value: clause})
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read check constraints: %w", err)
+		return nil, nil, fmt.Errorf("read check constraints: %w", err)
 	}
-	return jsonCols, nil
+	return jsonCols, omitted, nil
 }
 
 func readColumns(ctx context.Context, q querier, db string, tables map[string]*bacpac.Table,

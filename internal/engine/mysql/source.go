@@ -27,6 +27,8 @@ type source struct {
 	conns chan *sql.Conn
 	all   []*sql.Conn
 	once  sync.Once
+	// omitted is set by Model (engine.Omitter).
+	omitted []engine.Skipped
 }
 
 // OpenSource opens the database and starts one consistent snapshot.
@@ -133,12 +135,17 @@ func (src *source) Model(ctx context.Context) (*bacpac.Model, error) {
 		return nil, err
 	}
 	defer src.release(c)
-	m, err := readModel(ctx, c, src.db)
+	m, omitted, err := readModel(ctx, c, src.db)
 	if err != nil {
 		return nil, fmt.Errorf("read schema of %q: %w", src.db, err)
 	}
+	src.omitted = omitted
 	return m, nil
 }
+
+// Omitted lists the checks the model could not describe in T-SQL; they
+// travel in table properties for imports into MySQL only.
+func (src *source) Omitted() []engine.Skipped { return src.omitted }
 
 // Rows streams a table with one unbuffered SELECT through the text
 // protocol; every cell is parsed from its exact text. A table larger than

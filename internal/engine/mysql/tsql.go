@@ -77,39 +77,105 @@ func unquoteMySQL(lit string) (string, bool) {
 
 func quoteTSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// checkToTSQL rewrites a MySQL check clause's identifiers into T-SQL
-// brackets. Functions and operators are left as they are.
-func checkToTSQL(clause string) string {
-	var b strings.Builder
-	for i := 0; i < len(clause); i++ {
+// checkToTSQL returns the T-SQL form of a MySQL check clause when the
+// clause only uses what T-SQL reads the same way: column names, numbers,
+// plain strings, comparisons, arithmetic, AND/OR/NOT, IS [NOT] NULL, IN,
+// LIKE and BETWEEN. ok is false for anything else (functions, REGEXP,
+// MySQL's || and && and backslash escapes), which T-SQL would read
+// differently or not at all.
+func checkToTSQL(clause string) (string, bool) {
+	var out []string
+	for i := 0; i < len(clause); {
 		c := clause[i]
-		switch c {
-		case '`':
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			i++
+		case c == '`':
 			end := strings.IndexByte(clause[i+1:], '`')
 			if end < 0 {
-				b.WriteString(clause[i:])
-				return "(" + b.String() + ")"
+				return "", false
 			}
-			b.WriteString("[" + clause[i+1:i+1+end] + "]")
-			i += end + 1
-		case '\'':
-			end := i + 1
-			for end < len(clause) && clause[end] != '\'' {
-				if clause[end] == '\\' {
-					end++
+			out = append(out, "["+strings.ReplaceAll(clause[i+1:i+1+end], "]", "]]")+"]")
+			i += end + 2
+		case c == '\'':
+			j := i + 1
+			for ; j < len(clause); j++ {
+				if clause[j] == '\\' {
+					return "", false
 				}
-				end++
+				if clause[j] == '\'' {
+					if j+1 < len(clause) && clause[j+1] == '\'' {
+						j++
+						continue
+					}
+					break
+				}
 			}
-			if end >= len(clause) {
-				end = len(clause) - 1
+			if j >= len(clause) {
+				return "", false
 			}
-			b.WriteString(clause[i : end+1])
-			i = end
+			out = append(out, "N"+clause[i:j+1])
+			i = j + 1
+		case c >= '0' && c <= '9' || c == '.':
+			j := i
+			for j < len(clause) && (clause[j] >= '0' && clause[j] <= '9' || clause[j] == '.') {
+				j++
+			}
+			out = append(out, clause[i:j])
+			i = j
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j := i
+			for j < len(clause) && (clause[j] == '_' || clause[j] >= 'a' && clause[j] <= 'z' ||
+				clause[j] >= 'A' && clause[j] <= 'Z' || clause[j] >= '0' && clause[j] <= '9') {
+				j++
+			}
+			word := strings.ToLower(clause[i:j])
+			if j < len(clause) && clause[j] == '\'' && strings.HasPrefix(word, "_") {
+				i = j // a character set introducer: _utf8mb4'text'
+				continue
+			}
+			if !checkKeywords[word] {
+				return "", false
+			}
+			out = append(out, strings.ToUpper(word))
+			i = j
 		default:
-			b.WriteByte(c)
+			op := ""
+			for _, o := range []string{"<>", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "(", ")", ","} {
+				if strings.HasPrefix(clause[i:], o) {
+					op = o
+					break
+				}
+			}
+			if op == "" || strings.HasPrefix(clause[i:], "<=>") {
+				return "", false
+			}
+			if op == "!=" {
+				op = "<>"
+			}
+			out = append(out, op)
+			i += len(op)
 		}
 	}
-	return "(" + b.String() + ")"
+	if len(out) == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, w := range out {
+		if i > 0 && out[i-1] != "(" && w != ")" && w != "," {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+	}
+	b.WriteByte(')')
+	return b.String(), true
+}
+
+// checkKeywords are the words checkToTSQL passes through.
+var checkKeywords = map[string]bool{
+	"and": true, "or": true, "not": true, "is": true, "null": true, "in": true,
+	"like": true, "between": true,
 }
 
 // stripParens removes the redundant outer parentheses SQL Server wraps
