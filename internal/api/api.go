@@ -58,10 +58,17 @@ type Config struct {
 	// RetryAfter is the polling interval the API advises in long-running
 	// operation answers; default 1s.
 	RetryAfter time.Duration
+	// StallAfter is how long a Running job may report no progress before
+	// its rich status says it is stalled; default 10m.
+	StallAfter time.Duration
 	// DefaultLocation is used when a PUT names none; default "local".
 	DefaultLocation string
 	Log             *slog.Logger
 }
+
+// DefaultStallAfter is how long a Running job may report no progress
+// before it is shown stalled, when Config.StallAfter is not set.
+const DefaultStallAfter = 10 * time.Minute
 
 // Server is the API handler.
 type Server struct {
@@ -73,6 +80,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = time.Second
+	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = DefaultStallAfter
 	}
 	if cfg.DefaultLocation == "" {
 		cfg.DefaultLocation = "local"

@@ -15,6 +15,10 @@ import (
 func contextBackground() context.Context { return context.Background() }
 
 // richStatus is bacport's status of an operation, beside the ARM result.
+// QueuePosition is the 1-based place of a Queued operation in the line for
+// a worker of this service (absent when not queued). LastProgressTime is
+// when a Running job last moved (before its first report, when its run
+// started); Stalled says that is longer ago than the stall-after setting.
 type richStatus struct {
 	ID                         string                `json:"id"`
 	RequestType                string                `json:"requestType"`
@@ -31,8 +35,11 @@ type richStatus struct {
 	BytesPerSecond             float64               `json:"bytesPerSecond"`
 	ETASeconds                 float64               `json:"etaSeconds,omitempty"`
 	Tables                     []store.TableProgress `json:"tables"`
+	QueuePosition              int                   `json:"queuePosition,omitempty"`
 	QueuedTime                 time.Time             `json:"queuedTime"`
 	StartedTime                *time.Time            `json:"startedTime,omitempty"`
+	LastProgressTime           *time.Time            `json:"lastProgressTime,omitempty"`
+	Stalled                    bool                  `json:"stalled"`
 	FinishedTime               *time.Time            `json:"finishedTime,omitempty"`
 	LastModifiedTime           time.Time             `json:"lastModifiedTime"`
 	CancelRequested            bool                  `json:"cancelRequested"`
@@ -43,7 +50,10 @@ type richStatus struct {
 	PrivateEndpointConnections []store.EndpointInfo  `json:"privateEndpointConnections"`
 }
 
-func (s *Server) rich(op *store.Operation) richStatus {
+// rich builds the rich status of op. The queue position and the stalled
+// flag are worked out now, at read time, so nothing has to update them as
+// other jobs start or as time passes.
+func (s *Server) rich(ctx context.Context, op *store.Operation) richStatus {
 	r := richStatus{
 		ID: op.ID, RequestType: requestType(op), Kind: op.Kind, ServerID: op.ServerID,
 		DatabaseName: op.DatabaseName, BlobURI: op.Request.StorageURI, Status: op.Status, Phase: op.Phase,
@@ -65,6 +75,19 @@ func (s *Server) rich(op *store.Operation) richStatus {
 			r.CurrentTable = t.Name
 		}
 	}
+	if pos, err := s.cfg.Store.QueuePosition(ctx, op); err == nil {
+		r.QueuePosition = pos
+	} else {
+		s.cfg.Log.Warn("queue position", "operation", op.ID, "err", err)
+	}
+	if op.Status == store.StatusRunning {
+		last := op.ModifiedAt // the run started and has not reported yet
+		if op.Progress.LastProgressAt != nil {
+			last = *op.Progress.LastProgressAt
+		}
+		r.LastProgressTime = &last
+		r.Stalled = time.Since(last) >= s.cfg.StallAfter
+	}
 	if p := r.Percent; p > 0 && p < 100 && op.StartedAt != nil {
 		elapsed := time.Since(*op.StartedAt).Seconds()
 		r.ETASeconds = elapsed * (100 - p) / p
@@ -77,7 +100,7 @@ func (s *Server) getRichStatus(c *call) {
 	if !ok {
 		return
 	}
-	c.writeJSON(http.StatusOK, s.rich(op))
+	c.writeJSON(http.StatusOK, s.rich(c.ctx(), op))
 }
 
 func (s *Server) getOperationHistory(c *call) {
@@ -117,7 +140,12 @@ func (s *Server) streamEvents(c *call) {
 		}
 		return rc.Flush() == nil
 	}
+	// A progress event goes out when the operation changed, and also when
+	// only its queue position or stalled flag did: those move without a
+	// write to the operation.
 	var lastMod time.Time
+	var lastPos int
+	var lastStalled bool
 	var lastSeq int64
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -134,9 +162,10 @@ func (s *Server) streamEvents(c *call) {
 				}
 			}
 		}
-		if !op.ModifiedAt.Equal(lastMod) {
-			lastMod = op.ModifiedAt
-			if !send("progress", s.rich(op)) {
+		r := s.rich(c.ctx(), op)
+		if !op.ModifiedAt.Equal(lastMod) || r.QueuePosition != lastPos || r.Stalled != lastStalled {
+			lastMod, lastPos, lastStalled = op.ModifiedAt, r.QueuePosition, r.Stalled
+			if !send("progress", r) {
 				return
 			}
 		}

@@ -315,7 +315,7 @@ func (s *Server) cancelByID(c *call) {
 	}
 	op = s.cancel(c, op)
 	if op != nil {
-		c.writeJSON(http.StatusOK, s.rich(op))
+		c.writeJSON(http.StatusOK, s.rich(c.ctx(), op))
 	}
 }
 

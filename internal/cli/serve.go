@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bacport/bacport/internal/api"
 	"github.com/bacport/bacport/internal/server"
 )
 
@@ -58,6 +59,8 @@ token on first start, and writes <data-dir>/endpoints.json so clients find it.`,
 		"bytes per second each job may move through its package, e.g. 20MB or 512KiB; 0 means no limit")
 	f.DurationVar(&cfg.ApprovalTimeout, "approval-timeout", 24*time.Hour,
 		"how long an isolated job waits for its private endpoint connections to be approved")
+	f.DurationVar(&cfg.StallAfter, "stall-after", api.DefaultStallAfter,
+		"how long a running job may report no progress before its status says it is stalled")
 	f.DurationVar(&cfg.RetryAfter, "poll-interval", time.Second, "polling interval advised to API clients")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd

@@ -32,10 +32,15 @@ type Progress struct {
 	phase   string
 	written time.Time
 	pending *time.Timer // a flush scheduled for reports that came too soon
+	// moved is when the run last moved (a phase, rows, bytes, a finished
+	// table); reports that repeat the same numbers do not count, so a job
+	// stuck on a lock or a dead connection shows as stalled.
+	moved time.Time
 }
 
 func newProgress(st *store.Store, op *store.Operation, log *slog.Logger) *Progress {
-	p := &Progress{store: st, opID: op.ID, log: log, start: time.Now(), tables: map[string]int{}}
+	now := time.Now()
+	p := &Progress{store: st, opID: op.ID, log: log, start: now, moved: now, tables: map[string]int{}}
 	return p
 }
 
@@ -47,6 +52,7 @@ func (p *Progress) Phase(ctx context.Context, phase string) {
 	}
 	p.mu.Lock()
 	p.phase = phase
+	p.moved = time.Now()
 	p.mu.Unlock()
 	p.log.Info("job phase", "phase", phase)
 	ctx = context.WithoutCancel(ctx) // a phase is recorded even as the job stops
@@ -116,6 +122,9 @@ func (p *Progress) Table(ctx context.Context, name string, rows, bytes int64, do
 		p.state.Tables = append(p.state.Tables, store.TableProgress{Name: name})
 	}
 	t := &p.state.Tables[i]
+	if rows != t.Rows || bytes != t.Bytes || done != t.Done {
+		p.moved = time.Now()
+	}
 	p.state.Rows += rows - t.Rows
 	p.state.Bytes += bytes - t.Bytes
 	t.Rows, t.Bytes, t.Done = rows, bytes, done
@@ -165,6 +174,8 @@ func (p *Progress) snapshot() store.Progress {
 	defer p.mu.Unlock()
 	s := p.state
 	s.Tables = append([]store.TableProgress(nil), p.state.Tables...)
+	moved := p.moved.UTC()
+	s.LastProgressAt = &moved
 	if secs := time.Since(p.start).Seconds(); secs > 0 {
 		s.BytesPerSecond = float64(s.Bytes) / secs
 	}

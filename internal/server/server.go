@@ -56,6 +56,7 @@ type Config struct {
 	// endpoint connections to be approved; 0 means the default, 24h.
 	ApprovalTimeout time.Duration
 	RetryAfter      time.Duration // polling interval advised to API clients
+	StallAfter      time.Duration // no progress for this long marks a Running job stalled; 0: 10m
 	Log             *slog.Logger
 	Out             io.Writer // where the start-up banner goes
 }
@@ -170,7 +171,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	apiSrv := api.New(api.Config{
 		Store: st, Runner: runner, Auth: &auth.Authenticator{Store: st}, Accounts: blobs.accounts(),
-		EngineDir: engineDir, RetryAfter: cfg.RetryAfter, Log: log.With("component", "api"),
+		EngineDir: engineDir, RetryAfter: cfg.RetryAfter, StallAfter: cfg.StallAfter,
+		Log: log.With("component", "api"),
 	})
 	runner.OnSucceeded(apiSrv.RecordImported)
 	links.Register(apiSrv)

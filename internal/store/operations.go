@@ -114,6 +114,10 @@ type Progress struct {
 	Bytes          int64           `json:"bytes"`
 	BytesPerSecond float64         `json:"bytesPerSecond"`
 	Tables         []TableProgress `json:"tables,omitempty"`
+	// LastProgressAt is when the run last moved: a phase entered, rows or
+	// bytes moved, a table finished. Nil until the run first reports; the
+	// API marks a Running job stalled when it is too long ago.
+	LastProgressAt *time.Time `json:"lastProgressTime,omitempty"`
 }
 
 // TableProgress is the progress of one table.
