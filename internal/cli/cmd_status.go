@@ -36,6 +36,12 @@ type operationResult struct {
 	// StatusMessage is the cmdlet's one-line progress, from bacport's rich
 	// status, e.g. "Running (data, dbo.Orders), Progress = 45.00 %".
 	StatusMessage string `json:"statusMessage,omitempty"`
+	// From the rich status too: where a queued job stands in the line for
+	// a worker, when it started, and whether a running one has stalled.
+	QueuePosition    int        `json:"queuePosition,omitempty"`
+	StartedTime      *time.Time `json:"startedTime,omitempty"`
+	LastProgressTime *time.Time `json:"lastProgressTime,omitempty"`
+	Stalled          bool       `json:"stalled,omitempty"`
 }
 
 // fetchResult GETs the status link, which answers 202 while the job runs
@@ -50,6 +56,8 @@ func fetchResult(cmd *cobra.Command, c *apiClient, link string) (*operationResul
 	rich := "/bacport/operations/" + res.Properties.RequestID
 	if _, _, err := c.do(ctxOf(cmd), "GET", rich, nil, &s); err == nil {
 		res.StatusMessage = statusMessage(&s)
+		res.QueuePosition, res.StartedTime = s.QueuePosition, s.StartedTime
+		res.LastProgressTime, res.Stalled = s.LastProgressTime, s.Stalled
 	}
 	return &res, nil
 }
@@ -81,7 +89,17 @@ func printStatus(cmd *cobra.Command, r *operationResult) error {
 	fmt.Fprintf(w, "Status                       : %s\n", p.Status)
 	fmt.Fprintf(w, "StatusMessage                : %s\n", r.StatusMessage)
 	fmt.Fprintf(w, "Phase                        : %s\n", p.Phase)
+	if r.QueuePosition > 0 {
+		fmt.Fprintf(w, "QueuePosition                : %d\n", r.QueuePosition)
+	}
 	fmt.Fprintf(w, "QueuedTime                   : %s\n", p.QueuedTime)
+	if r.StartedTime != nil {
+		fmt.Fprintf(w, "StartedTime                  : %s\n", r.StartedTime.Format(time.RFC3339Nano))
+	}
+	if r.Stalled && r.LastProgressTime != nil {
+		fmt.Fprintf(w, "Stalled                      : no progress since %s (%s ago)\n",
+			r.LastProgressTime.Format(time.RFC3339Nano), sinceText(time.Since(*r.LastProgressTime)))
+	}
 	fmt.Fprintf(w, "LastModifiedTime             : %s\n", p.LastModifiedTime)
 	fmt.Fprintf(w, "ServerName                   : %s\n", p.ServerName)
 	fmt.Fprintf(w, "DatabaseName                 : %s\n", p.DatabaseName)

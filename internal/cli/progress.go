@@ -13,7 +13,8 @@ import (
 
 // richStatus is bacport's own status of an operation (GET
 // /bacport/operations/{id}), richer than the ARM result: phase, current
-// table, rows, bytes, throughput and ETA.
+// table, rows, bytes, throughput and ETA, the queue position of a queued
+// job and whether a running one has stalled.
 type richStatus struct {
 	ID                         string         `json:"id"`
 	RequestType                string         `json:"requestType"`
@@ -29,6 +30,10 @@ type richStatus struct {
 	Bytes                      int64          `json:"bytes"`
 	BytesPerSecond             float64        `json:"bytesPerSecond"`
 	ETASeconds                 float64        `json:"etaSeconds"`
+	QueuePosition              int            `json:"queuePosition"`
+	StartedTime                *time.Time     `json:"startedTime"`
+	LastProgressTime           *time.Time     `json:"lastProgressTime"`
+	Stalled                    bool           `json:"stalled"`
 	CancelRequested            bool           `json:"cancelRequested"`
 	Error                      *opError       `json:"error"`
 	PrivateEndpointConnections []endpointInfo `json:"privateEndpointConnections"`
@@ -66,6 +71,7 @@ type historyEvent struct {
 
 // Operation statuses of the rich status.
 const (
+	statusQueued    = "Queued"
 	statusWaiting   = "WaitingForApproval"
 	statusSucceeded = "Succeeded"
 	statusFailed    = "Failed"
@@ -150,7 +156,7 @@ func (v *progressView) update(s *richStatus) {
 		}
 		return
 	}
-	key := s.Status + "/" + s.Phase + "/" + s.CurrentTable
+	key := fmt.Sprintf("%s/%s/%s/%d/%v", s.Status, s.Phase, s.CurrentTable, s.QueuePosition, s.Stalled)
 	step := s.Percent-v.lastPercent >= 10 || time.Since(v.lastTime) >= 5*time.Second
 	if key != v.lastKey || step && line != v.lastLine {
 		fmt.Fprintln(v.w, line)
@@ -225,15 +231,21 @@ func (v *progressView) done() {
 	}
 }
 
-// describe renders one progress line: bar, percent, phase, table, rows,
-// bytes, throughput and ETA.
-func describe(s *richStatus) string {
+// describe renders one progress line: bar, percent, phase (with the
+// queue position while queued), table, rows, bytes, throughput and ETA,
+// and how long a stalled job has not moved.
+func describe(s *richStatus) string { return describeAt(s, time.Now()) }
+
+func describeAt(s *richStatus, now time.Time) string {
 	const width = 24
 	filled := min(max(int(s.Percent/100*width), 0), width)
 	bar := "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + "]"
 	phase := s.Phase
 	if phase == "" || s.Status == statusWaiting || terminalStatus(s.Status) {
 		phase = s.Status
+	}
+	if s.Status == statusQueued && s.QueuePosition > 0 {
+		phase = fmt.Sprintf("queued, position %d", s.QueuePosition)
 	}
 	parts := []string{bar, fmt.Sprintf("%5.1f%%", s.Percent), phase}
 	if s.CurrentTable != "" && !terminalStatus(s.Status) {
@@ -249,8 +261,24 @@ func describe(s *richStatus) string {
 		// Whole seconds, rounded up: "ETA 0s" would claim the job is done.
 		parts = append(parts, "ETA "+(time.Duration(math.Ceil(s.ETASeconds))*time.Second).String())
 	}
+	if s.Stalled && s.LastProgressTime != nil && !terminalStatus(s.Status) {
+		parts = append(parts, "no progress for "+sinceText(now.Sub(*s.LastProgressTime))+" — stalled?")
+	}
 	if s.CancelRequested && !terminalStatus(s.Status) {
 		parts = append(parts, "(cancelling)")
 	}
 	return strings.Join(parts, "  ")
+}
+
+// sinceText words how long a job has not moved: whole minutes from a
+// minute on (so a plain log gets a new line a minute, not a second),
+// seconds below.
+func sinceText(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	}
+	return fmt.Sprintf("%ds", max(int(d/time.Second), 0))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDescribe(t *testing.T) {
@@ -28,6 +29,38 @@ func TestDescribe(t *testing.T) {
 	for _, c := range cases {
 		if got := describe(&c.in); got != c.want {
 			t.Errorf("%s: describe(%+v)\n got %q\nwant %q", c.name, c.in, got, c.want)
+		}
+	}
+}
+
+// A queued job says where it stands in the line; a running job with no
+// progress for the server's stall-after says for how long.
+func TestDescribe_QueuedAndStalled(t *testing.T) {
+	now := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	last := now.Add(-12*time.Minute - 30*time.Second)
+	cases := []struct {
+		name string
+		in   richStatus
+		want string
+	}{
+		{"queued third", richStatus{Status: "Queued", Phase: "queued", QueuePosition: 3},
+			"[........................]    0.0%  queued, position 3"},
+		{"stalled", richStatus{Status: "Running", Phase: "data", CurrentTable: "dbo.Orders", Percent: 50,
+			Stalled: true, LastProgressTime: &last},
+			"[############............]   50.0%  data  dbo.Orders  no progress for 12m — stalled?"},
+		{"not stalled", richStatus{Status: "Running", Phase: "data", Percent: 50, LastProgressTime: &last},
+			"[############............]   50.0%  data"},
+	}
+	for _, c := range cases {
+		if got := describeAt(&c.in, now); got != c.want {
+			t.Errorf("%s: describe(%+v)\n got %q\nwant %q", c.name, c.in, got, c.want)
+		}
+	}
+	for d, want := range map[time.Duration]string{
+		5 * time.Second: "5s", 90 * time.Second: "1m", 2*time.Hour + 5*time.Minute + 7*time.Second: "2h5m",
+	} {
+		if got := sinceText(d); got != want {
+			t.Errorf("sinceText(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
