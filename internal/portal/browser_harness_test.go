@@ -269,10 +269,9 @@ func (e *portalEnv) openDB(name string) *sql.DB {
 }
 
 type richStatus struct {
-	Status          string `json:"status"`
-	CancelRequested bool   `json:"cancelRequested"`
-	Rows            int64  `json:"rows"`
-	BlobURI         string `json:"blobUri"`
+	Status  string `json:"status"`
+	Rows    int64  `json:"rows"`
+	BlobURI string `json:"blobUri"`
 }
 
 // principal creates a principal with role at the subscription and
