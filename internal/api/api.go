@@ -59,7 +59,9 @@ type Config struct {
 	// operation answers; default 1s.
 	RetryAfter time.Duration
 	// StallAfter is how long a Running job may report no progress before
-	// its rich status says it is stalled; default 10m.
+	// its rich status says it is stalled; default 10m. Building indexes and
+	// verifying a package report only as they begin, so a long index build
+	// can be shown stalled while it works.
 	StallAfter time.Duration
 	// DefaultLocation is used when a PUT names none; default "local".
 	DefaultLocation string
