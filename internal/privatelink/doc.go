@@ -43,9 +43,9 @@
 //   - When the server connection of a running import is rejected or
 //     deleted, its route stays open until the import has removed what it
 //     loaded (at most 30 s): the cleanup needs the server. The data stops at
-//     once, since the import's storage route is cut. Stopping an import by
-//     cancelling its context is avoided on purpose: a PostgreSQL COPY in
-//     flight is not safe to cancel in the engine today.
+//     once, since the import's storage route is cut: the import is stopped by
+//     cutting that route rather than by cancelling its context, so its
+//     cleanup can still reach the server.
 //   - A connection the service deleted still answers GET, in its final
 //     state, for ten minutes: the SDK's poller of a rejection makes its final
 //     GET after the rejected job has already ended and deleted it. Lists
