@@ -19,8 +19,11 @@ import (
 )
 
 // loadChunkRows bounds one LOAD DATA statement, and so one transaction's
-// undo log, on large tables.
-const loadChunkRows = 1 << 20
+// undo log, on large tables. Small transactions keep the undo pages out of
+// the buffer pool's way: loading 5 M rows in chunks of 64 Ki rows took
+// about 12% less server CPU than in chunks of 1 Mi rows (MariaDB 10.11,
+// 128 MiB buffer pool; bench/), and a chunk costs only a few round trips.
+const loadChunkRows = 1 << 16
 
 // loadSeq makes reader-handler names unique within the process.
 var loadSeq atomic.Int64
