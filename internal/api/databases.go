@@ -170,34 +170,10 @@ func engineError(err error, what string) error {
 	return err
 }
 
-func (s *Server) listDatabases(c *call) {
-	id := serverID(c.params)
-	if !c.authorize(id, auth.Reader) {
-		return
-	}
-	if _, err := c.getResource(id, "ResourceNotFound", "server"); err != nil {
-		c.writeError(err)
-		return
-	}
-	list, err := s.cfg.Store.ListChildren(c.ctx(), id, typeDatabase)
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.listVisible(list)
-}
+func (s *Server) listDatabases(c *call) { c.listServerChildren(typeDatabase) }
 
 func (s *Server) getDatabase(c *call) {
-	id := databaseID(c.params)
-	if !c.authorize(id, auth.Reader) {
-		return
-	}
-	r, err := c.getResource(id, "DatabaseDoesNotExist", "database")
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.writeJSON(http.StatusOK, r.Doc)
+	c.getDoc(databaseID(c.params), "DatabaseDoesNotExist", "database")
 }
 
 func (s *Server) putDatabase(c *call) { s.writeDatabase(c, false) }
@@ -222,13 +198,8 @@ func (s *Server) writeDatabase(c *call, patch bool) {
 		return
 	}
 	name := c.params[3]
-	old, err := s.cfg.Store.GetResource(c.ctx(), id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.writeError(err)
-		return
-	}
-	if old == nil && patch {
-		c.writeError(notFound("DatabaseDoesNotExist", "database was not found: "+id))
+	old, ok := c.existing(id, patch, "DatabaseDoesNotExist", "database")
+	if !ok {
 		return
 	}
 	p := body.Properties
@@ -341,8 +312,7 @@ func (s *Server) deleteDatabase(c *call) {
 		return
 	}
 	if _, err := s.cfg.Store.GetResource(c.ctx(), id); errors.Is(err, store.ErrNotFound) {
-		c.w.WriteHeader(http.StatusNoContent)
-		c.status = http.StatusNoContent
+		c.noContent()
 		return
 	}
 	if running, _ := s.cfg.Store.ActiveOn(c.ctx(), id); running != nil {

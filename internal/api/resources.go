@@ -55,6 +55,89 @@ func (c *call) getResource(id, code, what string) (*store.Resource, error) {
 	return r, err
 }
 
+// listUnder answers every resource of typ anywhere below scope (a
+// subscription or a resource group) that the caller may read.
+func (c *call) listUnder(scope, typ string) {
+	list, err := c.s.cfg.Store.ListUnder(c.ctx(), scope, typ)
+	if err != nil {
+		c.writeError(err)
+		return
+	}
+	c.listVisible(list)
+}
+
+// listChildren answers the direct children of typ of parent that the
+// caller may read.
+func (c *call) listChildren(parent, typ string) {
+	list, err := c.s.cfg.Store.ListChildren(c.ctx(), parent, typ)
+	if err != nil {
+		c.writeError(err)
+		return
+	}
+	c.listVisible(list)
+}
+
+// listServerChildren answers a server's children of typ: the caller must be
+// a Reader of the server, and a missing server is a 404 rather than an
+// empty list.
+func (c *call) listServerChildren(typ string) {
+	id := serverID(c.params)
+	if !c.authorize(id, auth.Reader) {
+		return
+	}
+	if _, err := c.getResource(id, "ResourceNotFound", "server"); err != nil {
+		c.writeError(err)
+		return
+	}
+	c.listChildren(id, typ)
+}
+
+// getDoc answers a resource's document to a Reader of it; absence is a 404
+// with code, saying what was not found.
+func (c *call) getDoc(id, code, what string) {
+	if !c.authorize(id, auth.Reader) {
+		return
+	}
+	r, err := c.getResource(id, code, what)
+	if err != nil {
+		c.writeError(err)
+		return
+	}
+	c.writeJSON(http.StatusOK, r.Doc)
+}
+
+// listInGroup answers the resources of typ in the resource group of the
+// path, to a Reader of the group.
+func (c *call) listInGroup(typ string) {
+	id := rgID(c.params[0], c.params[1])
+	if !c.authorize(id, auth.Reader) {
+		return
+	}
+	c.listUnder(id, typ)
+}
+
+// existing reads the resource a PUT or PATCH writes: nil when it does not
+// exist yet, which for a PATCH is a 404 with code saying what was not
+// found. ok is false when an error has been answered.
+func (c *call) existing(id string, patch bool, code, what string) (old *store.Resource, ok bool) {
+	old, err := c.s.cfg.Store.GetResource(c.ctx(), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.writeError(err)
+		return nil, false
+	}
+	if old == nil && patch {
+		c.writeError(notFound(code, what+" was not found: "+id))
+		return nil, false
+	}
+	return old, true
+}
+
+// noContent answers 204, as ARM does for a DELETE of what is already gone.
+func (c *call) noContent() {
+	c.w.WriteHeader(http.StatusNoContent)
+	c.status = http.StatusNoContent
+}
+
 // listVisible answers a list of resources, keeping those the caller may
 // read.
 func (c *call) listVisible(list []*store.Resource) {
@@ -202,25 +285,11 @@ type groupDoc struct {
 }
 
 func (s *Server) listGroups(c *call) {
-	list, err := s.cfg.Store.ListChildren(c.ctx(), subID(c.params[0]), typeResourceGroup)
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.listVisible(list)
+	c.listChildren(subID(c.params[0]), typeResourceGroup)
 }
 
 func (s *Server) getGroup(c *call) {
-	id := rgID(c.params[0], c.params[1])
-	if !c.authorize(id, auth.Reader) {
-		return
-	}
-	r, err := c.getResource(id, "ResourceGroupNotFound", "resource group")
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.writeJSON(http.StatusOK, r.Doc)
+	c.getDoc(rgID(c.params[0], c.params[1]), "ResourceGroupNotFound", "resource group")
 }
 
 func (s *Server) putGroup(c *call) {

@@ -70,38 +70,13 @@ type serverBody struct {
 var serverNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$|^[a-z0-9]$`)
 
 func (s *Server) listServersInSub(c *call) {
-	list, err := s.cfg.Store.ListUnder(c.ctx(), subID(c.params[0]), typeServer)
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.listVisible(list)
+	c.listUnder(subID(c.params[0]), typeServer)
 }
 
-func (s *Server) listServers(c *call) {
-	id := rgID(c.params[0], c.params[1])
-	if !c.authorize(id, auth.Reader) {
-		return
-	}
-	list, err := s.cfg.Store.ListUnder(c.ctx(), id, typeServer)
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.listVisible(list)
-}
+func (s *Server) listServers(c *call) { c.listInGroup(typeServer) }
 
 func (s *Server) getServer(c *call) {
-	id := serverID(c.params)
-	if !c.authorize(id, auth.Reader) {
-		return
-	}
-	r, err := c.getResource(id, "ResourceNotFound", "server")
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.writeJSON(http.StatusOK, r.Doc)
+	c.getDoc(serverID(c.params), "ResourceNotFound", "server")
 }
 
 func (s *Server) putServer(c *call) { s.writeServer(c, false) }
@@ -122,13 +97,8 @@ func (s *Server) writeServer(c *call, patch bool) {
 		c.writeError(err)
 		return
 	}
-	old, err := s.cfg.Store.GetResource(c.ctx(), id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.writeError(err)
-		return
-	}
-	if old == nil && patch {
-		c.writeError(notFound("ResourceNotFound", "server was not found: "+id))
+	old, ok := c.existing(id, patch, "ResourceNotFound", "server")
+	if !ok {
 		return
 	}
 
@@ -209,10 +179,11 @@ func (s *Server) writeServer(c *call, patch bool) {
 	}
 
 	var created bool
-	err = s.cfg.Store.InTx(c.ctx(), func(tx *sql.Tx) error {
+	err := s.cfg.Store.InTx(c.ctx(), func(tx *sql.Tx) error {
 		if err := s.ensureGroup(c.ctx(), tx, c.params[0], c.params[1], doc.Location); err != nil {
 			return err
 		}
+		var err error
 		created, err = s.putDoc(c.ctx(), tx, id, rgID(c.params[0], c.params[1]), &doc, &sec)
 		return err
 	})
@@ -364,34 +335,10 @@ type firewallDoc struct {
 	} `json:"properties"`
 }
 
-func (s *Server) listFirewallRules(c *call) {
-	id := serverID(c.params)
-	if !c.authorize(id, auth.Reader) {
-		return
-	}
-	if _, err := c.getResource(id, "ResourceNotFound", "server"); err != nil {
-		c.writeError(err)
-		return
-	}
-	list, err := s.cfg.Store.ListChildren(c.ctx(), id, typeFirewallRule)
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.listVisible(list)
-}
+func (s *Server) listFirewallRules(c *call) { c.listServerChildren(typeFirewallRule) }
 
 func (s *Server) getFirewallRule(c *call) {
-	id := firewallID(c.params)
-	if !c.authorize(id, auth.Reader) {
-		return
-	}
-	r, err := c.getResource(id, "ResourceNotFound", "firewall rule")
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.writeJSON(http.StatusOK, r.Doc)
+	c.getDoc(firewallID(c.params), "ResourceNotFound", "firewall rule")
 }
 
 func (s *Server) putFirewallRule(c *call) {
@@ -431,8 +378,7 @@ func (s *Server) deleteFirewallRule(c *call) {
 	}
 	err := s.cfg.Store.DeleteResource(c.ctx(), s.cfg.Store.Writer(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		c.w.WriteHeader(http.StatusNoContent)
-		c.status = http.StatusNoContent
+		c.noContent()
 		return
 	}
 	if err != nil {

@@ -82,38 +82,13 @@ type accountBody struct {
 var accountNameRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
 
 func (s *Server) listAccountsInSub(c *call) {
-	list, err := s.cfg.Store.ListUnder(c.ctx(), subID(c.params[0]), typeStorageAccount)
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.listVisible(list)
+	c.listUnder(subID(c.params[0]), typeStorageAccount)
 }
 
-func (s *Server) listAccounts(c *call) {
-	id := rgID(c.params[0], c.params[1])
-	if !c.authorize(id, auth.Reader) {
-		return
-	}
-	list, err := s.cfg.Store.ListUnder(c.ctx(), id, typeStorageAccount)
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.listVisible(list)
-}
+func (s *Server) listAccounts(c *call) { c.listInGroup(typeStorageAccount) }
 
 func (s *Server) getAccount(c *call) {
-	id := accountID(c.params)
-	if !c.authorize(id, auth.Reader) {
-		return
-	}
-	r, err := c.getResource(id, "ResourceNotFound", "storage account")
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.writeJSON(http.StatusOK, r.Doc)
+	c.getDoc(accountID(c.params), "ResourceNotFound", "storage account")
 }
 
 func (s *Server) putAccount(c *call) { s.writeAccount(c, false) }
@@ -134,13 +109,8 @@ func (s *Server) writeAccount(c *call, patch bool) {
 		return
 	}
 	name := c.params[2]
-	old, err := s.cfg.Store.GetResource(c.ctx(), id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.writeError(err)
-		return
-	}
-	if old == nil && patch {
-		c.writeError(notFound("ResourceNotFound", "storage account was not found: "+id))
+	old, ok := c.existing(id, patch, "ResourceNotFound", "storage account")
+	if !ok {
 		return
 	}
 	var doc accountDoc
@@ -226,7 +196,7 @@ func (s *Server) writeAccount(c *call, patch bool) {
 		doc.Properties.Cloud = *v
 	}
 
-	err = s.cfg.Store.InTx(c.ctx(), func(tx *sql.Tx) error {
+	err := s.cfg.Store.InTx(c.ctx(), func(tx *sql.Tx) error {
 		if err := s.ensureGroup(c.ctx(), tx, c.params[0], c.params[1], doc.Location); err != nil {
 			return err
 		}
@@ -302,8 +272,7 @@ func (s *Server) deleteAccount(c *call) {
 	}
 	r, err := s.cfg.Store.GetResource(c.ctx(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		c.w.WriteHeader(http.StatusNoContent)
-		c.status = http.StatusNoContent
+		c.noContent()
 		return
 	}
 	if err != nil {
