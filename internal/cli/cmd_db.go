@@ -81,68 +81,17 @@ func newDBCreateCmd() *cobra.Command {
 }
 
 func newDBShowCmd() *cobra.Command {
-	var ref dbRef
-	cmd := &cobra.Command{
-		Use:     "show",
-		Short:   "Show a database",
-		Example: "  bacport sql db show -g rg1 -s srv1 -d db1",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			path, err := ref.path(c)
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if _, _, err := c.do(ctxOf(cmd), "GET", path, nil, &out); err != nil {
-				return err
-			}
-			return render(cmd, out, dbColumns...)
-		}),
-	}
-	ref.bind(cmd)
-	return cmd
+	return newGetCmd("show", "Show a database", "  bacport sql db show -g rg1 -s srv1 -d db1",
+		&dbRef{}, "", dbColumns...)
 }
 
 func newDBListCmd() *cobra.Command {
-	var ref serverRef
-	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List a server's databases",
-		Example: "  bacport sql db list -g rg1 -s srv1",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			path, err := ref.path(c)
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if _, _, err := c.do(ctxOf(cmd), "GET", path+"/databases", nil, &out); err != nil {
-				return err
-			}
-			return render(cmd, out, dbColumns...)
-		}),
-	}
-	ref.bind(cmd)
-	return cmd
+	return newGetCmd("list", "List a server's databases", "  bacport sql db list -g rg1 -s srv1",
+		&serverRef{}, "/databases", dbColumns...)
 }
 
 func newDBDeleteCmd() *cobra.Command {
-	var ref dbRef
-	cmd := &cobra.Command{
-		Use:     "delete",
-		Short:   "Delete a database",
-		Example: "  bacport sql db delete -g rg1 -s srv1 -d db1",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			path, err := ref.path(c)
-			if err != nil {
-				return err
-			}
-			return c.putAndWait(ctxOf(cmd), "DELETE", path, nil, nil)
-		}),
-	}
-	ref.bind(cmd)
-	return cmd
+	return newDeleteCmd("Delete a database", "  bacport sql db delete -g rg1 -s srv1 -d db1", &dbRef{}, true)
 }
 
 // formatBytes prints a byte count for people.

@@ -93,72 +93,17 @@ func newServerCreateCmd() *cobra.Command {
 }
 
 func newServerShowCmd() *cobra.Command {
-	var ref serverRef
-	cmd := &cobra.Command{
-		Use:     "show",
-		Short:   "Show a SQL server",
-		Example: "  bacport sql server show -g rg1 -s srv1 -o json",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			path, err := ref.path(c)
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if _, _, err := c.do(ctxOf(cmd), "GET", path, nil, &out); err != nil {
-				return err
-			}
-			return render(cmd, out, serverColumns...)
-		}),
-	}
-	ref.bind(cmd)
-	return cmd
+	return newGetCmd("show", "Show a SQL server", "  bacport sql server show -g rg1 -s srv1 -o json",
+		&serverRef{}, "", serverColumns...)
 }
 
 func newServerListCmd() *cobra.Command {
-	var sc scope
-	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List SQL servers in a resource group (or the subscription)",
-		Example: "  bacport sql server list -g rg1",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			sub, err := c.subscription(sc.subscription)
-			if err != nil {
-				return err
-			}
-			path := "/subscriptions/" + sub
-			if sc.resourceGroup != "" {
-				path += "/resourceGroups/" + sc.resourceGroup
-			}
-			var out map[string]any
-			if _, _, err := c.do(ctxOf(cmd), "GET", path+"/providers/Microsoft.Sql/servers", nil, &out); err != nil {
-				return err
-			}
-			return render(cmd, out, serverColumns...)
-		}),
-	}
-	sc.bind(cmd)
-	return cmd
+	return newScopeListCmd("List SQL servers in a resource group (or the subscription)",
+		"  bacport sql server list -g rg1", "Microsoft.Sql/servers", serverColumns...)
 }
 
 func newServerDeleteCmd() *cobra.Command {
-	var ref serverRef
-	cmd := &cobra.Command{
-		Use:     "delete",
-		Short:   "Delete a SQL server resource",
-		Example: "  bacport sql server delete -g rg1 -s srv1",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			path, err := ref.path(c)
-			if err != nil {
-				return err
-			}
-			return c.putAndWait(ctxOf(cmd), "DELETE", path, nil, nil)
-		}),
-	}
-	ref.bind(cmd)
-	return cmd
+	return newDeleteCmd("Delete a SQL server resource", "  bacport sql server delete -g rg1 -s srv1", &serverRef{}, true)
 }
 
 // allowAzureRule is the firewall rule name for "allow Azure services".
@@ -190,23 +135,8 @@ func newFirewallCmd() *cobra.Command {
 	create.Flags().StringVar(&end, "end-ip", "", "last address of the range")
 	create.MarkFlagRequired("start-ip")
 	create.MarkFlagRequired("end-ip")
-	list := &cobra.Command{
-		Use:     "list",
-		Short:   "List firewall rules",
-		Example: "  bacport sql server firewall-rule list -g rg1 -s srv1",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			path, err := ref.path(c)
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if _, _, err := c.do(ctxOf(cmd), "GET", path+"/firewallRules", nil, &out); err != nil {
-				return err
-			}
-			return render(cmd, out, "name", "properties.startIpAddress", "properties.endIpAddress")
-		}),
-	}
+	list := newGetCmd("list", "List firewall rules", "  bacport sql server firewall-rule list -g rg1 -s srv1",
+		&ref, "/firewallRules", "name", "properties.startIpAddress", "properties.endIpAddress")
 	del := &cobra.Command{
 		Use:     "delete",
 		Short:   "Delete a firewall rule",
@@ -222,8 +152,8 @@ func newFirewallCmd() *cobra.Command {
 		}),
 	}
 	for _, sub := range []*cobra.Command{create, list, del} {
-		ref.bind(sub)
-		if sub != list {
+		if sub != list { // newGetCmd has bound list's flags
+			ref.bind(sub)
 			sub.Flags().StringVar(&name, "name", "", "firewall rule name")
 			sub.MarkFlagRequired("name")
 		}

@@ -84,26 +84,8 @@ func newAccountCreateCmd() *cobra.Command {
 }
 
 func newAccountShowCmd() *cobra.Command {
-	var ref accountRef
-	cmd := &cobra.Command{
-		Use:     "show",
-		Short:   "Show a storage account",
-		Example: "  bacport storage account show -g rg1 -n acct1 -o json",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			path, err := ref.path(c)
-			if err != nil {
-				return err
-			}
-			var out map[string]any
-			if _, _, err := c.do(ctxOf(cmd), "GET", path, nil, &out); err != nil {
-				return err
-			}
-			return render(cmd, out, accountColumns...)
-		}),
-	}
-	ref.bind(cmd)
-	return cmd
+	return newGetCmd("show", "Show a storage account", "  bacport storage account show -g rg1 -n acct1 -o json",
+		&accountRef{}, "", accountColumns...)
 }
 
 func newAccountUpdateCmd() *cobra.Command {
@@ -163,50 +145,13 @@ endpoint whatever the rules say.`,
 }
 
 func newAccountDeleteCmd() *cobra.Command {
-	var ref accountRef
-	cmd := &cobra.Command{
-		Use:     "delete",
-		Short:   "Delete a storage account (an embedded one with its blobs)",
-		Example: "  bacport storage account delete -g rg1 -n acct1",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			path, err := ref.path(c)
-			if err != nil {
-				return err
-			}
-			_, _, err = c.do(ctxOf(cmd), "DELETE", path, nil, nil)
-			return err
-		}),
-	}
-	ref.bind(cmd)
-	return cmd
+	return newDeleteCmd("Delete a storage account (an embedded one with its blobs)",
+		"  bacport storage account delete -g rg1 -n acct1", &accountRef{}, false)
 }
 
 func newAccountListCmd() *cobra.Command {
-	var sc scope
-	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List storage accounts",
-		Example: "  bacport storage account list -g rg1",
-		Args:    cobra.NoArgs,
-		RunE: withClient(func(cmd *cobra.Command, c *apiClient, _ []string) error {
-			sub, err := c.subscription(sc.subscription)
-			if err != nil {
-				return err
-			}
-			path := "/subscriptions/" + sub
-			if sc.resourceGroup != "" {
-				path += "/resourceGroups/" + sc.resourceGroup
-			}
-			var out map[string]any
-			if _, _, err := c.do(ctxOf(cmd), "GET", path+"/providers/Microsoft.Storage/storageAccounts", nil, &out); err != nil {
-				return err
-			}
-			return render(cmd, out, accountColumns...)
-		}),
-	}
-	sc.bind(cmd)
-	return cmd
+	return newScopeListCmd("List storage accounts", "  bacport storage account list -g rg1",
+		"Microsoft.Storage/storageAccounts", accountColumns...)
 }
 
 func newKeysCmd() *cobra.Command {
