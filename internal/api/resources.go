@@ -58,23 +58,13 @@ func (c *call) getResource(id, code, what string) (*store.Resource, error) {
 // listUnder answers every resource of typ anywhere below scope (a
 // subscription or a resource group) that the caller may read.
 func (c *call) listUnder(scope, typ string) {
-	list, err := c.s.cfg.Store.ListUnder(c.ctx(), scope, typ)
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.listVisible(list)
+	c.listVisible(c.s.cfg.Store.ListUnder(c.ctx(), scope, typ))
 }
 
 // listChildren answers the direct children of typ of parent that the
 // caller may read.
 func (c *call) listChildren(parent, typ string) {
-	list, err := c.s.cfg.Store.ListChildren(c.ctx(), parent, typ)
-	if err != nil {
-		c.writeError(err)
-		return
-	}
-	c.listVisible(list)
+	c.listVisible(c.s.cfg.Store.ListChildren(c.ctx(), parent, typ))
 }
 
 // listServerChildren answers a server's children of typ: the caller must be
@@ -139,8 +129,12 @@ func (c *call) noContent() {
 }
 
 // listVisible answers a list of resources, keeping those the caller may
-// read.
-func (c *call) listVisible(list []*store.Resource) {
+// read, or the error that kept the list from being read.
+func (c *call) listVisible(list []*store.Resource, err error) {
+	if err != nil {
+		c.writeError(err)
+		return
+	}
 	out := listBody{Value: []json.RawMessage{}}
 	for _, r := range list {
 		if c.id.Can(r.ID, auth.Reader) {
