@@ -6,26 +6,21 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/bacport/bacport/internal/bacpac"
+	"github.com/bacport/bacport/internal/engine"
 )
 
 // DefaultSplitBytes is the table size (information_schema data_length)
 // above which an export reads a table in key ranges.
 const DefaultSplitBytes = 256 << 20
 
-// keyRange is an inclusive range of primary-key values.
-type keyRange struct{ lo, hi int64 }
-
 // ranges decides how to read a table: in several key ranges when it is
 // larger than the split size and its primary key is one integer column,
 // otherwise (nil) in one query. The bounds come from the snapshot, so the
 // ranges cover every row it holds.
-func (src *source) ranges(ctx context.Context, c *sql.Conn, t *bacpac.Table, rd *tableReader) ([]keyRange, error) {
+func (src *source) ranges(ctx context.Context, c *sql.Conn, t *bacpac.Table, rd *tableReader) ([]engine.KeyRange, error) {
 	parts := src.s.splitParts
 	if src.s.splitBytes < 0 || parts < 2 || cap(src.conns) < 2 {
 		return nil, nil
@@ -57,27 +52,7 @@ func (src *source) ranges(ctx context.Context, c *sql.Conn, t *bacpac.Table, rd 
 		return nil, nil
 	}
 	rd.key = quoteIdent(key)
-	return splitRange(lo.Int64, hi.Int64, parts), nil
-}
-
-// splitRange cuts [lo, hi] into parts ranges of nearly equal width. The
-// arithmetic is unsigned so the full int64 span does not overflow.
-func splitRange(lo, hi int64, parts int) []keyRange {
-	span := uint64(hi) - uint64(lo)
-	width := span/uint64(parts) + 1
-	var out []keyRange
-	for i := uint64(0); i < uint64(parts); i++ {
-		a := lo + int64(i*width)
-		if i*width > span {
-			break
-		}
-		b := hi
-		if end := (i+1)*width - 1; end < span {
-			b = lo + int64(end)
-		}
-		out = append(out, keyRange{a, b})
-	}
-	return out
+	return engine.SplitRange(lo.Int64, hi.Int64, parts), nil
 }
 
 // intKey returns the name of the table's primary-key column when the key
@@ -99,7 +74,7 @@ func intKey(t *bacpac.Table, rd *tableReader) string {
 // readRanges reads the ranges on c and on whatever other snapshot
 // connections are free (all started at the same moment), calling fn for
 // one row at a time. The first error stops every reader.
-func (src *source) readRanges(ctx context.Context, c *sql.Conn, rd *tableReader, ranges []keyRange,
+func (src *source) readRanges(ctx context.Context, c *sql.Conn, rd *tableReader, ranges []engine.KeyRange,
 	fn func(row []any) error) error {
 	conns := []*sql.Conn{c}
 more:
@@ -112,30 +87,11 @@ more:
 			break more
 		}
 	}
-	next := make(chan keyRange, len(ranges))
-	for _, r := range ranges {
-		next <- r
-	}
-	close(next)
-	var mu sync.Mutex
 	var n atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	for _, conn := range conns {
-		g.Go(func() error {
-			for r := range next {
-				where := " WHERE " + rd.key + " BETWEEN " + strconv.FormatInt(r.lo, 10) +
-					" AND " + strconv.FormatInt(r.hi, 10)
-				err := rd.read(gctx, conn, where, &n, func(row []any) error {
-					mu.Lock()
-					defer mu.Unlock()
-					return fn(row)
-				})
-				if err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	return g.Wait()
+	return engine.ReadRanges(ctx, conns, ranges,
+		func(ctx context.Context, conn *sql.Conn, r engine.KeyRange, emit func([]any) error) error {
+			where := " WHERE " + rd.key + " BETWEEN " + strconv.FormatInt(r.Lo, 10) +
+				" AND " + strconv.FormatInt(r.Hi, 10)
+			return rd.read(ctx, conn, where, &n, emit)
+		}, fn)
 }

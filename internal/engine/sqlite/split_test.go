@@ -52,7 +52,7 @@ func TestRows_SplitSnapshot(t *testing.T) {
 	}
 	rs := src.ranges(t.Context(), c, tbl)
 	src.readers <- c
-	if len(rs) != 3 || rs[0].lo != 1 || rs[2].hi != 30000 || rs[1].lo != rs[0].hi+1 || rs[2].lo != rs[1].hi+1 {
+	if len(rs) != 3 || rs[0].Lo != 1 || rs[2].Hi != 30000 || rs[1].Lo != rs[0].Hi+1 || rs[2].Lo != rs[1].Hi+1 {
 		t.Fatalf("ranges of big: %v; want 3 contiguous rowid ranges over 1..30000", rs)
 	}
 
