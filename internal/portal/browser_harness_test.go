@@ -4,7 +4,6 @@ package portal_test
 // headless Chromium driven by chromedp, and small helpers for both.
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -19,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +26,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/bacport/bacport/internal/server"
+	"github.com/bacport/bacport/internal/servetest"
 )
 
 // portalEnv is a bacport server running in this process and a headless
@@ -68,9 +67,8 @@ func dropPostgres(t *testing.T, names ...string) {
 // startServer runs server.Run in this process on free loopback ports.
 func (e *portalEnv) startServer() {
 	t := e.t
-	var logBuf bytes.Buffer
-	var logMu sync.Mutex
-	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logBuf}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logBuf := &servetest.LockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -85,9 +83,7 @@ func (e *portalEnv) startServer() {
 			t.Error("bacport did not stop within 20s")
 		}
 		if t.Failed() {
-			logMu.Lock()
 			t.Logf("server log (warnings and errors):\n%s", logBuf.String())
-			logMu.Unlock()
 		}
 	})
 
@@ -123,17 +119,6 @@ func (e *portalEnv) startServer() {
 	pool.AppendCertsFromPEM(pem)
 	e.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool}}}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // startBrowser starts Debian's Chromium, headless, with a fresh profile.

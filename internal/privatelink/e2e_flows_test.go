@@ -1,6 +1,8 @@
 package privatelink_test
 
 import (
+	"github.com/bacport/bacport/internal/servetest"
+
 	"net/http"
 	"strings"
 	"testing"
@@ -238,7 +240,7 @@ func isolatedRoundTrip(t *testing.T, w *world, e *engine, iso, src string, rows 
 	}
 
 	// The armsql v1 client, on its older api-version, reads them too.
-	v1, err := armsqlv1.NewPrivateEndpointConnectionsClient(w.sub, staticToken(w.s.token), w.s.arm())
+	v1, err := armsqlv1.NewPrivateEndpointConnectionsClient(w.sub, servetest.Token(w.s.token), w.s.arm())
 	must(t, err)
 	v1page, err := v1.NewListByServerPager(rg, iso, nil).NextPage(w.ctx)
 	must(t, err)
@@ -398,9 +400,9 @@ func nonOwner(t *testing.T, w *world, e *engine, iso, src string) {
 
 	id := w.start(t, e, job{srv: iso, db: src, blob: e.name + "-req.bacpac", isolated: true, token: p.Token})
 	w.waitHeld(t, id)
-	sqlc, err := armsql.NewClientFactory(w.sub, staticToken(p.Token), w.s.arm())
+	sqlc, err := armsql.NewClientFactory(w.sub, servetest.Token(p.Token), w.s.arm())
 	must(t, err)
-	stc, err := armstorage.NewClientFactory(w.sub, staticToken(p.Token), w.s.arm())
+	stc, err := armstorage.NewClientFactory(w.sub, servetest.Token(p.Token), w.s.arm())
 	must(t, err)
 	wantCode(t, w.decideSQL(t, sqlc, iso, id, "Approved"), 403, "AuthorizationFailed")
 	seen := w.center(t, p.Token, "?status=Pending")

@@ -2,71 +2,27 @@ package privatelink_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/bacport/bacport/internal/server"
-	"github.com/bacport/bacport/internal/testenv"
+	"github.com/bacport/bacport/internal/servetest"
 )
 
 // The end-to-end tests drive a real `bacport serve` process with the
 // official SDK clients and plain HTTP, as users do.
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bacport-pl-e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "bacport")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/bacport")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build bacport: %v", buildErr)
-	}
-	return binPath
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // serve is one `bacport serve` process.
 type serve struct {
@@ -74,28 +30,11 @@ type serve struct {
 	dir    string
 	args   []string
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *servetest.LockedBuffer
 	ep     server.Endpoints
 	token  string
 	client *http.Client
 	exited chan struct{}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func startServe(t *testing.T, extra ...string) *serve {
@@ -103,9 +42,9 @@ func startServe(t *testing.T, extra ...string) *serve {
 	if testing.Short() {
 		t.Skip("builds bacport and runs bacport serve as a process")
 	}
-	s := &serve{t: t, dir: t.TempDir(), out: &lockedBuffer{}}
-	s.args = append([]string{"serve", "--data-dir", s.dir, "--listen", freeAddr(t),
-		"--blob-listen", freeAddr(t), "--poll-interval", "200ms"}, extra...)
+	s := &serve{t: t, dir: t.TempDir(), out: &servetest.LockedBuffer{}}
+	s.args = append([]string{"serve", "--data-dir", s.dir, "--listen", servetest.FreeAddr(t),
+		"--blob-listen", servetest.FreeAddr(t), "--poll-interval", "200ms"}, extra...)
 	t.Cleanup(func() {
 		s.stop()
 		// BACPORT_E2E_LOG=1 shows the log of a passing run too.
@@ -129,7 +68,7 @@ func (s *serve) restart(t *testing.T) {
 func (s *serve) start(t *testing.T) {
 	t.Helper()
 	os.Remove(filepath.Join(s.dir, "endpoints.json"))
-	s.cmd = exec.Command(binary(t), s.args...)
+	s.cmd = exec.Command(servetest.Binary(t), s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start bacport serve: %v", err)
@@ -185,26 +124,9 @@ func (s *serve) stop() {
 	}
 }
 
-type staticToken string
-
-func (tok staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: string(tok), ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
-
 // arm returns SDK options pointed at the process.
 func (s *serve) arm() *arm.ClientOptions {
-	return &arm.ClientOptions{
-		ClientOptions: policy.ClientOptions{
-			Cloud: cloud.Configuration{
-				ActiveDirectoryAuthorityHost: "https://login.invalid/",
-				Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-					cloud.ResourceManager: {Endpoint: s.ep.API, Audience: "https://management.core.windows.net/"},
-				},
-			},
-			Transport: s.client,
-		},
-		DisableRPRegistration: true,
-	}
+	return servetest.ARMOptions(s.ep.API, s.client)
 }
 
 // reply is a raw API answer.

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 
+	"github.com/bacport/bacport/internal/servetest"
 	"github.com/bacport/bacport/internal/testenv"
 )
 
@@ -51,10 +52,10 @@ func newWorld(t *testing.T, extra ...string) *world {
 	s := startServe(t, extra...)
 	w := &world{s: s, ctx: t.Context(), sub: s.ep.Subscription}
 	var err error
-	if w.sqlc, err = armsql.NewClientFactory(w.sub, staticToken(s.token), s.arm()); err != nil {
+	if w.sqlc, err = armsql.NewClientFactory(w.sub, servetest.Token(s.token), s.arm()); err != nil {
 		t.Fatal(err)
 	}
-	if w.stc, err = armstorage.NewClientFactory(w.sub, staticToken(s.token), s.arm()); err != nil {
+	if w.stc, err = armstorage.NewClientFactory(w.sub, servetest.Token(s.token), s.arm()); err != nil {
 		t.Fatal(err)
 	}
 	w.blobEP, w.key = w.createAccount(t, acctName, nil)
@@ -515,6 +516,6 @@ func (w *world) blobSize(t *testing.T, name string) int64 {
 
 // serveHas reports whether `bacport serve` knows a flag.
 func serveHas(t *testing.T, flag string) bool {
-	out, _ := exec.Command(binary(t), "serve", "--help").CombinedOutput()
+	out, _ := exec.Command(servetest.Binary(t), "serve", "--help").CombinedOutput()
 	return strings.Contains(string(out), flag)
 }

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"github.com/bacport/bacport/internal/servetest"
+
 	"bytes"
 	"io/fs"
 	"os"
@@ -31,7 +33,7 @@ func (e *env) accessTests(t *testing.T) {
 
 	e.run(t, "a Reader cannot start or cancel a job", func(t *testing.T) {
 		tok := e.principal("reader1", "Reader", sub)
-		f, _ := armsqlv2.NewClientFactory(e.p.ep.Subscription, staticToken(tok), e.p.armOptions(e.rec))
+		f, _ := armsqlv2.NewClientFactory(e.p.ep.Subscription, servetest.Token(tok), e.p.armOptions(e.rec))
 		if _, err := f.NewServersClient().Get(e.ctx, rg, srv, nil); err != nil {
 			t.Fatalf("reader get server: %v", err)
 		}
@@ -43,7 +45,7 @@ func (e *env) accessTests(t *testing.T) {
 		if err == nil {
 			t.Fatalf("reader cancel succeeded")
 		}
-		sf, _ := armstorage.NewClientFactory(e.p.ep.Subscription, staticToken(tok), e.p.armOptions(e.rec))
+		sf, _ := armstorage.NewClientFactory(e.p.ep.Subscription, servetest.Token(tok), e.p.armOptions(e.rec))
 		_, err = sf.NewAccountsClient().ListKeys(e.ctx, rg, "acct1", nil)
 		wantCode(t, err, 403, "AuthorizationFailed")
 	})
@@ -51,7 +53,7 @@ func (e *env) accessTests(t *testing.T) {
 	e.run(t, "a Contributor on one database can export it and touch nothing else", func(t *testing.T) {
 		dbScope := sub + "/resourceGroups/" + rg + "/providers/Microsoft.Sql/servers/" + srv + "/databases/db1"
 		tok := e.principal("db1contrib", "Contributor", dbScope)
-		f, _ := armsqlv2.NewClientFactory(e.p.ep.Subscription, staticToken(tok), e.p.armOptions(e.rec))
+		f, _ := armsqlv2.NewClientFactory(e.p.ep.Subscription, servetest.Token(tok), e.p.armOptions(e.rec))
 		poller, err := f.NewDatabasesClient().BeginExport(e.ctx, rg, srv, "db1", e.exportDef("scoped.bacpac"), nil)
 		if err != nil {
 			t.Fatalf("export db1 with a token scoped to it: %v", err)
@@ -78,7 +80,7 @@ func (e *env) accessTests(t *testing.T) {
 			t.Fatal(err)
 		}
 		tok := e.principal("rg2owner", "Contributor", sub+"/resourceGroups/rg2")
-		f, _ := armsqlv2.NewClientFactory(e.p.ep.Subscription, staticToken(tok), e.p.armOptions(e.rec))
+		f, _ := armsqlv2.NewClientFactory(e.p.ep.Subscription, servetest.Token(tok), e.p.armOptions(e.rec))
 		servers := f.NewServersClient()
 		if _, err := servers.Get(e.ctx, "rg2", "srv2", nil); err != nil {
 			t.Fatalf("get own server: %v", err)

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"github.com/bacport/bacport/internal/servetest"
+
 	"archive/zip"
 	"bytes"
 	"crypto/ecdsa"
@@ -18,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -306,8 +307,8 @@ func TestServe_OwnCertificate(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	writeSelfSigned(t, certFile, keyFile)
-	p := &proc{t: t, dir: t.TempDir(), api: freePort(t), blob: freePort(t), log: &bytes.Buffer{},
-		logMu: &sync.Mutex{}, flags: []string{"--tls-cert", certFile, "--tls-key", keyFile}}
+	p := &proc{t: t, dir: t.TempDir(), api: servetest.FreeAddr(t), blob: servetest.FreeAddr(t), log: &servetest.LockedBuffer{},
+		flags: []string{"--tls-cert", certFile, "--tls-key", keyFile}}
 	p.start()
 	t.Cleanup(p.stop)
 	if p.ep.CertFile != certFile {

@@ -1,13 +1,14 @@
 package server_test
 
 import (
+	"github.com/bacport/bacport/internal/servetest"
+
 	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -38,8 +39,8 @@ func newEnvFlags(t *testing.T, flags ...string) *env {
 	if testing.Short() {
 		t.Skip("builds bacport and runs bacport serve as a process")
 	}
-	p := &proc{t: t, dir: t.TempDir(), api: freePort(t), blob: freePort(t), log: &bytes.Buffer{},
-		logMu: &sync.Mutex{}, flags: flags}
+	p := &proc{t: t, dir: t.TempDir(), api: servetest.FreeAddr(t), blob: servetest.FreeAddr(t), log: &servetest.LockedBuffer{},
+		flags: flags}
 	p.start()
 	t.Cleanup(func() { p.stop() })
 	e := &env{t: t, p: p, rec: p.recorder(), ctx: context.Background(), password: "Pw-" + randHex(12) + "!"}
@@ -106,7 +107,7 @@ func TestServe_QueueAndStall(t *testing.T) {
 	q2 := export("q2")
 
 	cli := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bacportBinary(t), args...)
+		cmd := exec.Command(servetest.Binary(t), args...)
 		cmd.Env = append(os.Environ(), "BACPORT_PROFILE="+filepath.Join(t.TempDir(), "profile.json"),
 			"BACPORT_ENDPOINT="+e.p.ep.API, "BACPORT_TOKEN="+e.p.token, "BACPORT_CA_FILE="+e.p.ep.CertFile,
 			"BACPORT_SUBSCRIPTION="+e.p.ep.Subscription)

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"github.com/bacport/bacport/internal/servetest"
+
 	"archive/zip"
 	"bytes"
 	"context"
@@ -73,7 +75,7 @@ func (e *env) run(t *testing.T, name string, fn func(t *testing.T)) {
 
 func (e *env) clients(token string) {
 	e.t.Helper()
-	sub, cred, opts := e.p.ep.Subscription, staticToken(token), e.p.armOptions(e.rec)
+	sub, cred, opts := e.p.ep.Subscription, servetest.Token(token), e.p.armOptions(e.rec)
 	var err error
 	if e.v2, err = armsqlv2.NewClientFactory(sub, cred, opts); err != nil {
 		e.t.Fatal(err)

@@ -2,14 +2,12 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,53 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	_ "modernc.org/sqlite"
 
 	"github.com/bacport/bacport/internal/server"
-	"github.com/bacport/bacport/internal/testenv"
+	"github.com/bacport/bacport/internal/servetest"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// bacportBinary builds cmd/bacport once per test run.
-func bacportBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bacport-e2e-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "bacport")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/bacport")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build bacport: %v", buildErr)
-	}
-	return binPath
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // proc is one `bacport serve` process on a data directory.
 type proc struct {
@@ -75,8 +32,7 @@ type proc struct {
 	api    string
 	blob   string
 	cmd    *exec.Cmd
-	log    *bytes.Buffer // stdout and stderr of every run, for the secret check
-	logMu  *sync.Mutex
+	log    *servetest.LockedBuffer // stdout and stderr of every run, for the secret check
 	ep     server.Endpoints
 	token  string
 	caPool *x509.CertPool
@@ -85,20 +41,9 @@ type proc struct {
 	flags []string
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 func startServe(t *testing.T) *proc {
 	t.Helper()
-	p := &proc{t: t, dir: t.TempDir(), api: freePort(t), blob: freePort(t), log: &bytes.Buffer{}, logMu: &sync.Mutex{}}
+	p := &proc{t: t, dir: t.TempDir(), api: servetest.FreeAddr(t), blob: servetest.FreeAddr(t), log: &servetest.LockedBuffer{}}
 	p.start()
 	t.Cleanup(func() { p.stop() })
 	return p
@@ -110,8 +55,8 @@ func (p *proc) start() {
 	os.Remove(filepath.Join(p.dir, "endpoints.json"))
 	args := append([]string{"serve", "--data-dir", p.dir, "--listen", p.api, "--blob-listen", p.blob,
 		"--poll-interval", "200ms", "--log-level", "debug"}, p.flags...)
-	p.cmd = exec.Command(bacportBinary(t), args...)
-	w := lockedWriter{p.logMu, p.log}
+	p.cmd = exec.Command(servetest.Binary(t), args...)
+	w := p.log
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start bacport serve: %v", err)
@@ -182,8 +127,6 @@ func (p *proc) stop() {
 }
 
 func (p *proc) logText() string {
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
 	return p.log.String()
 }
 
@@ -225,26 +168,9 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-type staticToken string
-
-func (s staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
-
 // armOptions points the SDK at the process, trusting its certificate.
 func (p *proc) armOptions(rec *recorder) *arm.ClientOptions {
-	return &arm.ClientOptions{
-		ClientOptions: policy.ClientOptions{
-			Cloud: cloud.Configuration{
-				ActiveDirectoryAuthorityHost: "https://login.invalid/",
-				Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-					cloud.ResourceManager: {Endpoint: p.ep.API, Audience: "https://management.core.windows.net/"},
-				},
-			},
-			Transport: rec,
-		},
-		DisableRPRegistration: true,
-	}
+	return servetest.ARMOptions(p.ep.API, rec)
 }
 
 // call sends a raw API request with a token and decodes the JSON answer.

@@ -7,12 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bacport/bacport/internal/server"
+	"github.com/bacport/bacport/internal/servetest"
 	"github.com/bacport/bacport/internal/testenv"
 )
 
@@ -66,17 +66,17 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 
 	bin := t.TempDir()
-	wrapper := "#!/bin/sh\nif [ \"$1\" = serve ]; then shift; exec " + bacportBinary(t) +
-		" serve --listen " + freePort(t) + " --blob-listen " + freePort(t) + " \"$@\"; fi\nexec " +
-		bacportBinary(t) + " \"$@\"\n"
+	wrapper := "#!/bin/sh\nif [ \"$1\" = serve ]; then shift; exec " + servetest.Binary(t) +
+		" serve --listen " + servetest.FreeAddr(t) + " --blob-listen " + servetest.FreeAddr(t) + " \"$@\"; fi\nexec " +
+		servetest.Binary(t) + " \"$@\"\n"
 	if err := os.WriteFile(filepath.Join(bin, "bacport"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
 	env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 
-	serveOut := &proc{log: &bytes.Buffer{}, logMu: &sync.Mutex{}} // only for its log
-	w := lockedWriter{serveOut.logMu, serveOut.log}
+	serveOut := &proc{log: &servetest.LockedBuffer{}} // only for its log
+	w := serveOut.log
 	serve := exec.Command("bash", "-c", blocks[0])
 	serve.Dir, serve.Env, serve.Stdout, serve.Stderr = work, env, w, w
 	serve.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
