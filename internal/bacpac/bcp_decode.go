@@ -475,16 +475,12 @@ func decodeUTF16(b []byte) (string, error) {
 	if len(b)%2 != 0 {
 		return "", fmt.Errorf("%w: UTF-16 text of odd length %d", ErrBadValue, len(b))
 	}
-	// Most text is ASCII: narrow it straight into the string's bytes, which
-	// costs about a third of building it rune by rune.
+	// Most text is ASCII: narrow it straight into the string's bytes
+	// (narrowASCII), far cheaper than building it rune by rune.
 	n := len(b) / 2
 	buf := make([]byte, n)
-	for i := range buf {
-		lo, hi := b[2*i], b[2*i+1]
-		if hi != 0 || lo >= utf8.RuneSelf {
-			return decodeUTF16From(b, buf[:i]), nil
-		}
-		buf[i] = lo
+	if i := narrowASCII(buf, b); i < n {
+		return decodeUTF16From(b, buf[:i]), nil
 	}
 	// buf is not written again, so the string may own it.
 	return unsafe.String(unsafe.SliceData(buf), n), nil

@@ -461,21 +461,14 @@ func (c *colEncoder) appendString(buf []byte, s string) ([]byte, error) {
 	body := len(buf)
 	// No character takes more UTF-16 bytes than twice its UTF-8 bytes, so
 	// one Grow leaves room for all of s, and ASCII runs, most text, are
-	// widened in place without an append per character.
+	// widened in place (widenASCII) without an append per character.
 	buf = slices.Grow(buf, 2*len(s))
 	for i := 0; i < len(s); {
 		if s[i] < utf8.RuneSelf {
-			j := i + 1
-			for j < len(s) && s[j] < utf8.RuneSelf {
-				j++
-			}
 			n := len(buf)
-			buf = buf[:n+2*(j-i)]
-			dst := buf[n:]
-			for k := range j - i {
-				dst[2*k], dst[2*k+1] = s[i+k], 0
-			}
-			i = j
+			k := widenASCII(buf[n:n+2*(len(s)-i)], s[i:])
+			buf = buf[:n+2*k]
+			i += k
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -503,9 +496,7 @@ func (c *colEncoder) appendString(buf []byte, s string) ([]byte, error) {
 		buf = slices.Grow(buf, pad)
 		n := len(buf)
 		buf = buf[:n+pad]
-		for k := n; k < len(buf); k += 2 {
-			buf[k], buf[k+1] = ' ', 0
-		}
+		padBlanks(buf[n:])
 	}
 	n := len(buf) - body
 	if err := c.checkSize(n); err != nil {
