@@ -29,12 +29,17 @@ func SplitRange(lo, hi int64, parts int) []KeyRange {
 	return out
 }
 
-// ReadRanges reads ranges on every one of conns at once: each connection
-// takes the next unread range until none is left, and read reads one range
-// on one connection, passing each row to emit. The calls of fn are
-// serialized, so fn sees one row at a time. The first error stops every
-// reader.
-func ReadRanges[C any](ctx context.Context, conns []C, ranges []KeyRange,
+// ReadRanges reads ranges on connection first and on connections from
+// pool: those free at the start and those that come back to the pool while
+// ranges are still unread, so a connection another table has finished with
+// joins in (tables end at different times; cut into more ranges than
+// connections, a large table's tail is shared rather than read by one).
+// Each connection takes the next unread range until none is left; read
+// reads one range on one connection, passing each row to emit. Connections
+// taken from pool go back to it when they find no range left. The calls of
+// fn are serialized, so fn sees one row at a time. The first error stops
+// every reader.
+func ReadRanges[C any](ctx context.Context, first C, pool chan C, ranges []KeyRange,
 	read func(ctx context.Context, conn C, r KeyRange, emit func(row []any) error) error,
 	fn func(row []any) error) error {
 	next := make(chan KeyRange, len(ranges))
@@ -48,16 +53,41 @@ func ReadRanges[C any](ctx context.Context, conns []C, ranges []KeyRange,
 		defer mu.Unlock()
 		return fn(row)
 	}
+	// taken is closed once every range has a reader, which ends recruiting.
+	taken := make(chan struct{})
+	var once sync.Once
 	g, gctx := errgroup.WithContext(ctx)
-	for _, conn := range conns {
-		g.Go(func() error {
-			for r := range next {
-				if err := read(gctx, conn, r, emit); err != nil {
-					return err
-				}
+	readAll := func(conn C) error {
+		for r := range next {
+			if len(next) == 0 {
+				once.Do(func() { close(taken) })
 			}
-			return nil
-		})
+			if err := read(gctx, conn, r, emit); err != nil {
+				return err
+			}
+		}
+		once.Do(func() { close(taken) })
+		return nil
 	}
+	g.Go(func() error { return readAll(first) })
+	g.Go(func() error {
+		for {
+			select {
+			case <-taken:
+				return nil
+			case <-gctx.Done():
+				return nil
+			case conn := <-pool:
+				if len(next) == 0 {
+					pool <- conn
+					return nil
+				}
+				g.Go(func() error {
+					defer func() { pool <- conn }()
+					return readAll(conn)
+				})
+			}
+		}
+	})
 	return g.Wait()
 }

@@ -21,12 +21,14 @@
 // read in parallel all see one moment while writers pause only for that
 // instant. Without the RELOAD privilege the export reads through a single
 // snapshot connection. Each table is one unbuffered SELECT over the text
-// protocol, parsed cell by cell from its exact text. A table larger than
-// Driver.SplitBytes (DefaultSplitBytes, by information_schema's
-// DATA_LENGTH) whose primary key is one integer column is read in
-// Driver.SplitParts key ranges (BETWEEN bounds from the snapshot's MIN and
-// MAX) on as many free snapshot connections at once; an even split of the
-// key span, so gaps in the keys make some ranges smaller.
+// protocol, parsed cell by cell from its exact text (integers and floats
+// as the driver parsed them). A table larger than Driver.SplitBytes
+// (DefaultSplitBytes, by information_schema's DATA_LENGTH) whose primary
+// key is one integer column is read in Driver.SplitParts key ranges
+// (BETWEEN bounds from the snapshot's MIN and MAX; 4 per connection by
+// default) on every snapshot connection that is free or becomes free while
+// ranges are left; an even split of the key span, so gaps in the keys make
+// some ranges smaller. Reads go through a 256 KiB buffer per connection.
 //
 // Every column records its exact MySQL type (with character set and
 // collation) as "mysql:<type>", plus its default and ON UPDATE clause, and

@@ -17,6 +17,10 @@ import (
 	"github.com/bacport/bacport/internal/engine"
 )
 
+// rangesPerConn is how many key ranges per connection a large table is
+// cut into by default.
+const rangesPerConn = 4
+
 // DefaultPort is the port a DSN without one connects to.
 const DefaultPort = "3306"
 
@@ -43,7 +47,7 @@ type Driver struct {
 	// connections; zero means DefaultSplitBytes, negative never splits.
 	SplitBytes int64
 	// SplitParts is how many key ranges such a table is cut into; zero
-	// means the number of reading connections ("parallel").
+	// means 4 per reading connection ("parallel").
 	SplitParts int
 }
 
@@ -153,7 +157,9 @@ func (d *Driver) resolve(cfg engine.Config) (*settings, error) {
 		s.parallel = runtime.NumCPU()
 	}
 	if s.splitParts <= 0 {
-		s.splitParts = s.parallel
+		// More ranges than connections, so that connections freed by
+		// smaller tables share the tail of a large one.
+		s.splitParts = rangesPerConn * s.parallel
 	}
 	return s, nil
 }
@@ -181,9 +187,7 @@ func (s *settings) open(db string) (*sql.DB, error) {
 	if s.tls != "" {
 		c.TLSConfig = s.tls
 	}
-	if s.dial != nil {
-		c.DialFunc = s.dial
-	}
+	c.DialFunc = bufferedDial(s.dial)
 	conn, err := gomysql.NewConnector(c)
 	if err != nil {
 		return nil, fmt.Errorf("configure mysql connection to %s: %w", s.addr, err)

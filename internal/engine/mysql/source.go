@@ -217,10 +217,20 @@ func (rd *tableReader) read(ctx context.Context, c *sql.Conn, where string, n *a
 		return fmt.Errorf("read table %s: %w", rd.table, err)
 	}
 	defer rows.Close()
+	// The driver parses integer and floating-point cells itself; those are
+	// scanned as they come (database/sql hands an *any its value as is),
+	// since scanning them as text would format the number again only for
+	// it to be parsed a third time here. Every other cell is scanned as
+	// the raw bytes of its text.
 	raw := make([]sql.RawBytes, len(rd.cols))
+	parsed := make([]any, len(rd.cols))
 	dest := make([]any, len(rd.cols))
-	for i := range raw {
-		dest[i] = &raw[i]
+	for i, k := range rd.kinds {
+		if k.driverParsed() {
+			dest[i] = &parsed[i]
+		} else {
+			dest[i] = &raw[i]
+		}
 	}
 	row := make([]any, len(rd.cols))
 	for rows.Next() {
@@ -228,12 +238,15 @@ func (rd *tableReader) read(ctx context.Context, c *sql.Conn, where string, n *a
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("read table %s row %d: %w", rd.table, k, err)
 		}
-		for i, b := range raw {
-			if b == nil {
-				row[i] = nil
-				continue
+		for i, kind := range rd.kinds {
+			var v any
+			var err error
+			switch {
+			case kind.driverParsed():
+				v, err = fromDriver(kind, parsed[i])
+			case raw[i] != nil:
+				v, err = parseValue(kind, raw[i])
 			}
-			v, err := parseValue(rd.kinds[i], b)
 			if err != nil {
 				return &engine.ValueError{Table: rd.table, Column: rd.cols[i].Name, Row: k, Err: err}
 			}

@@ -71,24 +71,13 @@ func intKey(t *bacpac.Table, rd *tableReader) string {
 	return ""
 }
 
-// readRanges reads the ranges on c and on whatever other snapshot
-// connections are free (all started at the same moment), calling fn for
-// one row at a time. The first error stops every reader.
+// readRanges reads the ranges on c and on the other snapshot connections
+// as they are free (all started at the same moment), calling fn for one
+// row at a time. The first error stops every reader.
 func (src *source) readRanges(ctx context.Context, c *sql.Conn, rd *tableReader, ranges []engine.KeyRange,
 	fn func(row []any) error) error {
-	conns := []*sql.Conn{c}
-more:
-	for len(conns) < len(ranges) {
-		select {
-		case x := <-src.conns:
-			conns = append(conns, x)
-			defer src.release(x)
-		default:
-			break more
-		}
-	}
 	var n atomic.Int64
-	return engine.ReadRanges(ctx, conns, ranges,
+	return engine.ReadRanges(ctx, c, src.conns, ranges,
 		func(ctx context.Context, conn *sql.Conn, r engine.KeyRange, emit func([]any) error) error {
 			where := " WHERE " + rd.key + " BETWEEN " + strconv.FormatInt(r.Lo, 10) +
 				" AND " + strconv.FormatInt(r.Hi, 10)

@@ -49,6 +49,49 @@ func parseValue(k kind, b []byte) (any, error) {
 	return nil, fmt.Errorf("unknown column kind %d", k)
 }
 
+// driverParsed says whether the driver hands cells of kind k over already
+// parsed (int64, uint64, float64) rather than as text.
+func (k kind) driverParsed() bool {
+	switch k {
+	case kSigned, kYear, kUnsigned64, kFloat, kDouble:
+		return true
+	}
+	return false
+}
+
+// fromDriver turns a cell the driver parsed into the row value of its kind.
+// A value of the kind's own type is passed on as it is, without boxing it
+// again; text, which the driver returns for types it does not parse, goes
+// through parseValue.
+func fromDriver(k kind, v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case int64:
+		if k == kSigned || k == kYear {
+			return v, nil
+		}
+	case uint64:
+		if k == kUnsigned64 {
+			return bacpac.Decimal{Unscaled: new(big.Int).SetUint64(x)}, nil
+		}
+	case float64:
+		switch k {
+		case kDouble:
+			return v, nil
+		case kFloat:
+			return float32(x), nil
+		}
+	case float32:
+		if k == kFloat {
+			return v, nil
+		}
+	case []byte:
+		return parseValue(k, x)
+	}
+	return nil, fmt.Errorf("unexpected %T from the driver for a column read as kind %d", v, k)
+}
+
 var errZeroDate = errors.New("zero date or zero month/day has no SQL Server equivalent")
 
 // digits parses a run of ASCII digits.

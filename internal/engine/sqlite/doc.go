@@ -20,8 +20,9 @@
 // indexes become model objects, which imports list as skipped.
 //
 // A rowid table whose rowids span more than SplitRows is read in rowid
-// ranges (BETWEEN bounds from the snapshot's min and max rowid), one per
-// snapshot connection, at once.
+// ranges (BETWEEN bounds from the snapshot's min and max rowid), four per
+// snapshot connection, on every connection that is free or becomes free
+// while ranges are left.
 //
 // All tables are read from one snapshot. The export switches the database
 // to WAL journal mode (a persistent change) and begins a read transaction

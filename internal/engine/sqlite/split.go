@@ -16,8 +16,12 @@ import (
 // tests can lower it.
 var SplitRows int64 = 1 << 20
 
-// ranges returns the rowid ranges to read a large rowid table in, one per
-// snapshot connection, or nil to read it in one query: a small table, a
+// rangesPerConn is how many rowid ranges per snapshot connection a large
+// table is cut into: more ranges than connections, so that connections
+// freed by smaller tables share the tail of a large one.
+const rangesPerConn = 4
+
+// ranges returns the rowid ranges to read a large rowid table in, or nil to read it in one query: a small table, a
 // WITHOUT ROWID table, or one with a column that hides the rowid.
 func (s *source) ranges(ctx context.Context, c *sql.Conn, t *bacpac.Table) []engine.KeyRange {
 	parts := cap(s.readers)
@@ -36,27 +40,16 @@ func (s *source) ranges(ctx context.Context, c *sql.Conn, t *bacpac.Table) []eng
 	if err != nil || !lo.Valid || uint64(hi.Int64)-uint64(lo.Int64) < uint64(SplitRows) {
 		return nil
 	}
-	return engine.SplitRange(lo.Int64, hi.Int64, parts)
+	return engine.SplitRange(lo.Int64, hi.Int64, rangesPerConn*parts)
 }
 
-// readRanges reads the ranges on c and on whatever other snapshot
-// connections are free, calling fn for one row at a time; the first error
+// readRanges reads the ranges on c and on the other snapshot connections
+// as they are free, calling fn for one row at a time; the first error
 // stops every reader.
 func (s *source) readRanges(ctx context.Context, c *sql.Conn, rd *tableReader, ranges []engine.KeyRange,
 	fn func(row []any) error) error {
-	conns := []*sql.Conn{c}
-more:
-	for len(conns) < len(ranges) {
-		select {
-		case x := <-s.readers:
-			conns = append(conns, x)
-			defer func() { s.readers <- x }()
-		default:
-			break more
-		}
-	}
 	var n atomic.Int64
-	return engine.ReadRanges(ctx, conns, ranges,
+	return engine.ReadRanges(ctx, c, s.readers, ranges,
 		func(ctx context.Context, conn *sql.Conn, r engine.KeyRange, emit func([]any) error) error {
 			where := " WHERE rowid BETWEEN " + strconv.FormatInt(r.Lo, 10) + " AND " +
 				strconv.FormatInt(r.Hi, 10)
