@@ -106,6 +106,19 @@ func (d Decimal) Digits() int {
 	if d.Unscaled == nil || d.Unscaled.Sign() == 0 {
 		return 1
 	}
+	if d.Unscaled.IsInt64() {
+		// Most values: count without formatting the number.
+		n := d.Unscaled.Int64()
+		u := uint64(n)
+		if n < 0 {
+			u = -u // two's complement: right for MinInt64 too
+		}
+		digits := 1
+		for ; u >= 10; u /= 10 {
+			digits++
+		}
+		return digits
+	}
 	return len(new(big.Int).Abs(d.Unscaled).String())
 }
 

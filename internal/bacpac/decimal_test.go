@@ -33,3 +33,14 @@ func TestParseDecimal(t *testing.T) {
 		}
 	}
 }
+
+func TestDecimalDigits(t *testing.T) {
+	for _, s := range []string{"0", "7", "-7", "10", "-99", "100", "9223372036854775807",
+		"-9223372036854775808", "9223372036854775808", "-12345678901234567890123"} {
+		n, _ := new(big.Int).SetString(s, 10)
+		want := len(new(big.Int).Abs(n).String())
+		if got := (Decimal{Unscaled: n}).Digits(); got != want {
+			t.Errorf("Digits(%s) = %d, want %d", s, got, want)
+		}
+	}
+}

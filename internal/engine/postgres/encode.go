@@ -277,7 +277,10 @@ func (c *targetCol) checkString(s string) (any, error) {
 	if !utf8.ValidString(s) {
 		return nil, errors.New("text is not valid UTF-8")
 	}
-	if c.length > 0 {
+	// A string of no more bytes than the column has characters fits
+	// without counting them: most strings, and every CHAR value padded to
+	// its length in ASCII.
+	if c.length > 0 && len(s) > c.length {
 		n := utf8.RuneCountInString(s)
 		if c.padded && n > c.length {
 			n = utf8.RuneCountInString(strings.TrimRight(s, " "))
