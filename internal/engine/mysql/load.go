@@ -1,7 +1,7 @@
 package mysql
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/bacport/bacport/internal/bacpac"
 	"github.com/bacport/bacport/internal/engine"
@@ -23,17 +24,37 @@ import (
 // the buffer pool's way: loading 5 M rows in chunks of 64 Ki rows took
 // about 12% less server CPU than in chunks of 1 Mi rows (MariaDB 10.11,
 // 128 MiB buffer pool; bench/), and a chunk costs only a few round trips.
-const loadChunkRows = 1 << 16
+// A variable so tests can make tables of many chunks.
+var loadChunkRows int64 = 1 << 16
+
+// loadChunkBytes bounds a chunk's text, which is held in memory from when
+// it is encoded until a connection has loaded it (a chunk ends with the
+// row that crosses it).
+const loadChunkBytes = 4 << 20
+
+// loadConnsPerTable is how many connections load one table's chunks at
+// once. InnoDB inserts a statement's rows on one thread, so a large table
+// loaded on one connection keeps a core idle once the smaller tables are
+// done (bench/: 5 M rows alone for the last 40% of the import).
+const loadConnsPerTable = 2
 
 // loadSeq makes reader-handler names unique within the process.
 var loadSeq atomic.Int64
 
-var errLoadEnded = errors.New("load statement ended")
+// loadChunk is a run of a table's rows as LOAD DATA text.
+type loadChunk struct {
+	data []byte
+	base int64 // rows of the table before the chunk
+	rows int64
+}
 
 // Load streams rows into the table with LOAD DATA LOCAL INFILE, as
-// tab-separated text written on the fly. Each chunk runs in its own
-// transaction; since the server turns data errors of a LOCAL load into
-// warnings, any warning rolls the chunk back and fails the load.
+// tab-separated text. The rows are encoded here into chunks of at most
+// loadChunkRows rows and loadChunkBytes bytes, and up to loadConnsPerTable
+// connections load chunks at once, each in its own transaction. Since the
+// server turns data errors of a LOCAL load into warnings, any warning
+// rolls the chunk back and fails the load. Memory stays at
+// loadConnsPerTable+1 chunks.
 func (tg *target) Load(ctx context.Context, t *bacpac.Table,
 	next func() ([]any, error)) (int64, error) {
 	tg.mu.Lock()
@@ -42,34 +63,122 @@ func (tg *target) Load(ctx context.Context, t *bacpac.Table,
 	if p == nil {
 		return 0, fmt.Errorf("load table %s: CreateTables did not create it", modelName(t))
 	}
-	c, err := tg.pool.Conn(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("load table %s: %w", modelName(t), err)
+	l := &loader{tg: tg, t: t, p: p}
+	var loaded atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	// connCtx ends the wait of a worker for a connection once every chunk
+	// has been taken by a worker that has one.
+	connCtx, noMoreConns := context.WithCancel(gctx)
+	defer noMoreConns()
+	chunks := make(chan *loadChunk)
+	free := make(chan []byte, loadConnsPerTable+1)
+	for range loadConnsPerTable + 1 {
+		free <- nil
 	}
-	defer c.Close()
-	if _, err := c.ExecContext(ctx, "SET unique_checks = 0, foreign_key_checks = 0"); err != nil {
-		return 0, fmt.Errorf("load table %s: %w", modelName(t), err)
-	}
-	l := &loader{tg: tg, t: t, p: p, c: c}
-	var total int64
-	for {
-		n, done, err := l.chunk(ctx, next, total)
-		total += n
-		if err != nil {
-			return total, err
+	workers := 0
+	send := func(c *loadChunk) error {
+		select {
+		case chunks <- c:
+			return nil
+		default:
 		}
-		if done {
-			return total, nil
+		if workers < loadConnsPerTable {
+			workers++
+			g.Go(func() error { return l.work(gctx, connCtx, chunks, free, &loaded) })
+		}
+		select {
+		case chunks <- c:
+			return nil
+		case <-gctx.Done():
+			return gctx.Err()
 		}
 	}
+	g.Go(func() error {
+		defer noMoreConns()
+		defer close(chunks)
+		var base int64
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			c, eof, err := l.encode(next, base, buf)
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				if err := send(c); err != nil {
+					return err
+				}
+				base += c.rows
+			}
+			if eof {
+				return nil
+			}
+		}
+	})
+	err := g.Wait()
+	return loaded.Load(), err
 }
 
 type loader struct {
 	tg  *target
 	t   *bacpac.Table
 	p   *tablePlan
-	c   *sql.Conn
-	buf []byte
+	buf []byte // scratch for formatted values
+}
+
+// encode writes the next rows, up to a chunk's bounds, into buf; a nil
+// chunk with eof when no row is left.
+func (l *loader) encode(next func() ([]any, error), base int64, buf []byte) (*loadChunk, bool, error) {
+	if buf == nil {
+		buf = make([]byte, 0, loadChunkBytes+loadChunkBytes/8)
+	}
+	w := bytes.NewBuffer(buf[:0])
+	var n int64
+	for n < loadChunkRows && w.Len() < loadChunkBytes {
+		row, err := next()
+		if err == io.EOF {
+			if n == 0 {
+				return nil, true, nil
+			}
+			return &loadChunk{data: w.Bytes(), base: base, rows: n}, true, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		n++
+		if err := l.writeRow(w, row, base+n); err != nil {
+			return nil, false, err
+		}
+	}
+	return &loadChunk{data: w.Bytes(), base: base, rows: n}, false, nil
+}
+
+// work loads chunks on a connection of its own until there are none.
+func (l *loader) work(ctx, connCtx context.Context, chunks <-chan *loadChunk, free chan<- []byte,
+	loaded *atomic.Int64) error {
+	c, err := l.tg.pool.Conn(connCtx)
+	if err != nil {
+		if ctx.Err() == nil && connCtx.Err() != nil {
+			return nil // every chunk went to another worker
+		}
+		return fmt.Errorf("load table %s: %w", modelName(l.t), err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "SET unique_checks = 0, foreign_key_checks = 0"); err != nil {
+		return fmt.Errorf("load table %s: %w", modelName(l.t), err)
+	}
+	for ch := range chunks {
+		if err := l.load(ctx, c, ch); err != nil {
+			return err
+		}
+		loaded.Add(ch.rows)
+		free <- ch.data[:0]
+	}
+	return nil
 }
 
 func (l *loader) statement(reader string) string {
@@ -92,88 +201,28 @@ func (l *loader) statement(reader string) string {
 	return q
 }
 
-// chunk loads up to loadChunkRows rows in one transaction. base is the
-// number of rows loaded before it.
-func (l *loader) chunk(ctx context.Context, next func() ([]any, error),
-	base int64) (int64, bool, error) {
-	row, err := next()
-	if err == io.EOF {
-		return 0, true, nil
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	if _, err := l.c.ExecContext(ctx, "BEGIN"); err != nil {
-		return 0, false, fmt.Errorf("load table %s: %w", modelName(l.t), err)
+// load loads one chunk on c in one transaction.
+func (l *loader) load(ctx context.Context, c *sql.Conn, ch *loadChunk) error {
+	if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+		return fmt.Errorf("load table %s: %w", modelName(l.t), err)
 	}
 	name := "bacport-" + strconv.FormatInt(loadSeq.Add(1), 10)
-	pr, pw := io.Pipe()
-	gomysql.RegisterReaderHandler(name, func() io.Reader { return pr })
+	gomysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(ch.data) })
 	defer gomysql.DeregisterReaderHandler(name)
-	type result struct {
-		n   int64
-		err error
+	res, err := c.ExecContext(ctx, l.statement("Reader::"+name))
+	if err != nil {
+		c.ExecContext(ctx, "ROLLBACK")
+		return l.wrap(err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		res, err := l.c.ExecContext(ctx, l.statement("Reader::"+name))
-		var n int64
-		if err == nil {
-			n, _ = res.RowsAffected()
-		}
-		pr.CloseWithError(errLoadEnded)
-		done <- result{n, err}
-	}()
-
-	bw := bufio.NewWriterSize(pw, 256<<10)
-	var sent int64
-	var werr error
-	eof := false
-	for {
-		sent++
-		if werr = l.writeRow(bw, row, base+sent); werr != nil {
-			break
-		}
-		if sent >= loadChunkRows {
-			break
-		}
-		row, werr = next()
-		if werr == io.EOF {
-			werr, eof = nil, true
-			break
-		}
-		if werr != nil {
-			break
-		}
+	n, _ := res.RowsAffected()
+	if err := l.checkWarnings(ctx, c, ch.base, ch.rows, n); err != nil {
+		c.ExecContext(ctx, "ROLLBACK")
+		return err
 	}
-	if werr == nil {
-		werr = bw.Flush()
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("load table %s: commit: %w", modelName(l.t), err)
 	}
-	if werr != nil {
-		// The driver ends the statement and drops the connection, which
-		// rolls the transaction back.
-		pw.CloseWithError(werr)
-		res := <-done
-		if errors.Is(werr, errLoadEnded) && res.err != nil {
-			werr = res.err
-		}
-		l.c.ExecContext(ctx, "ROLLBACK")
-		return 0, false, l.wrap(werr)
-	}
-	pw.Close()
-	res := <-done
-	if res.err != nil {
-		l.c.ExecContext(ctx, "ROLLBACK")
-		return 0, false, l.wrap(res.err)
-	}
-	if err := l.checkWarnings(ctx, base, sent, res.n); err != nil {
-		l.c.ExecContext(ctx, "ROLLBACK")
-		return 0, false, err
-	}
-	if _, err := l.c.ExecContext(ctx, "COMMIT"); err != nil {
-		return 0, false, fmt.Errorf("load table %s: commit: %w", modelName(l.t), err)
-	}
-	return sent, eof, nil
+	return nil
 }
 
 func (l *loader) wrap(err error) error {
@@ -187,8 +236,8 @@ func (l *loader) wrap(err error) error {
 var warningAt = regexp.MustCompile(`column '([^']*)' at row ([0-9]+)`)
 
 // checkWarnings fails the chunk when the server changed or skipped a row.
-func (l *loader) checkWarnings(ctx context.Context, base, sent, loaded int64) error {
-	rows, err := l.c.QueryContext(ctx, "SHOW WARNINGS LIMIT 10")
+func (l *loader) checkWarnings(ctx context.Context, c *sql.Conn, base, sent, loaded int64) error {
+	rows, err := c.QueryContext(ctx, "SHOW WARNINGS LIMIT 10")
 	if err != nil {
 		return fmt.Errorf("load table %s: read warnings: %w", modelName(l.t), err)
 	}
@@ -226,7 +275,7 @@ type formatOnly struct{ v any }
 func tableLabel(t *bacpac.Table) string { return t.Schema + "." + t.Name }
 
 // writeRow writes one row as a line of tab-separated fields.
-func (l *loader) writeRow(w *bufio.Writer, row []any, n int64) error {
+func (l *loader) writeRow(w *bytes.Buffer, row []any, n int64) error {
 	if len(row) != len(l.p.cols) {
 		return fmt.Errorf("load table %s row %d: %d values for %d columns", modelName(l.t), n,
 			len(row), len(l.p.cols))
@@ -283,7 +332,7 @@ func (l *loader) writeRow(w *bufio.Writer, row []any, n int64) error {
 var mustEscape = [256]bool{'\\': true, '\t': true, '\n': true, '\r': true, 0: true}
 
 // writeEscaped writes s with LOAD DATA's backslash escapes.
-func writeEscaped(w *bufio.Writer, s string) {
+func writeEscaped(w *bytes.Buffer, s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		if !mustEscape[s[i]] {
@@ -299,7 +348,7 @@ func writeEscaped(w *bufio.Writer, s string) {
 }
 
 // writeEscapedBytes is writeEscaped for a byte slice.
-func writeEscapedBytes(w *bufio.Writer, b []byte) {
+func writeEscapedBytes(w *bytes.Buffer, b []byte) {
 	start := 0
 	for i := 0; i < len(b); i++ {
 		if !mustEscape[b[i]] {
