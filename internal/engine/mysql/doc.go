@@ -69,9 +69,10 @@
 // OpenTarget creates the database (utf8mb4) or checks that an existing one
 // has no tables. CreateTables creates each table with its primary key,
 // unique keys, indexes and checks inline (InnoDB stores rows in key order,
-// so a key added later would rebuild the table); Load streams rows with
-// LOAD DATA LOCAL INFILE from a reader, in transactions of a million rows,
-// with several tables at once; Finish adds the foreign keys and moves each
+// so a key added later would rebuild the table); Load encodes rows as
+// LOAD DATA LOCAL INFILE text in chunks of 64 Ki rows or 4 MiB, each loaded
+// in its own transaction, up to two chunks of a table at once on separate
+// connections, with several tables at once; Finish adds the foreign keys and moves each
 // AUTO_INCREMENT past the loaded maximum. Every connection runs in strict
 // sql_mode, and any warning from a load fails it, so nothing is silently
 // truncated. SQL Server → MySQL, for columns that did not come from MySQL:
