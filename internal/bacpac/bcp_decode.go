@@ -161,6 +161,12 @@ type partDecoder struct {
 	size     int64 // declared uncompressed size of the part
 	row      int64 // rows decoded so far
 	cols     []colDecoder
+
+	// For nextRaw: the current row's values, back to back, and where
+	// each value starts in the part and ends in rowBuf (-1: NULL).
+	rowBuf  []byte
+	cellOff []int64
+	cellEnd []int
 }
 
 // next decodes one row into vals. It returns false with a nil error at a
@@ -260,49 +266,56 @@ func (p *partDecoder) length(c *colDecoder) (n uint64, null bool, err error) {
 	return n, null, nil
 }
 
-// value decodes one value of column c.
-func (p *partDecoder) value(c *colDecoder) (any, error) {
+// cell reads column c's next value as stored. A value no longer than the
+// read buffer is valid until the next read; a longer one is a fresh slice
+// (owned). null reports a NULL value.
+func (p *partDecoder) cell(c *colDecoder) (b []byte, owned, null bool, err error) {
 	n := uint64(c.size)
 	if c.prefix > 0 {
-		var null bool
-		var err error
 		n, null, err = p.length(c)
 		if err != nil || null {
-			return nil, err
+			return nil, false, null, err
 		}
 		if c.size > 0 && n != uint64(c.size) {
-			return nil, fmt.Errorf("%w: length %d, want %d", ErrBadValue, n, c.size)
+			return nil, false, false, fmt.Errorf("%w: length %d, want %d", ErrBadValue, n, c.size)
 		}
 	}
-	switch c.kind {
-	case kindString:
-		// Short text decodes straight out of the read buffer.
-		var b []byte
-		var err error
-		if n <= partBufferSize && int64(n) <= p.size-p.off {
-			b, err = p.take(int(n))
-		} else {
-			b, err = p.takeOwned(n)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return decodeUTF16(b)
-	case kindBytes:
-		return p.takeOwned(n)
-	case kindVariant:
-		b, err := p.takeOwned(n)
-		return Variant(b), err
-	case kindDecimal:
-		if n < 3 || n > 19 {
-			return nil, fmt.Errorf("%w: decimal of %d bytes", ErrBadValue, n)
-		}
+	if c.kind == kindDecimal && (n < 3 || n > 19) {
+		return nil, false, false, fmt.Errorf("%w: decimal of %d bytes", ErrBadValue, n)
 	}
-	b, err := p.take(int(n))
-	if err != nil {
+	if n <= partBufferSize && int64(n) <= p.size-p.off {
+		b, err = p.take(int(n))
+		return b, false, false, err
+	}
+	b, err = p.takeOwned(n)
+	return b, true, false, err
+}
+
+// value decodes one value of column c.
+func (p *partDecoder) value(c *colDecoder) (any, error) {
+	b, owned, null, err := p.cell(c)
+	if err != nil || null {
 		return nil, err
 	}
-	return decodeFixed(c.kind, b)
+	return decodeCell(c.kind, b, owned)
+}
+
+// decodeCell turns a value's stored bytes into its Go value. Bytes the
+// value keeps are copied unless owned says b is already its own.
+func decodeCell(k valueKind, b []byte, owned bool) (any, error) {
+	switch k {
+	case kindString:
+		return decodeUTF16(b)
+	case kindBytes, kindVariant:
+		if !owned {
+			b = append([]byte(nil), b...)
+		}
+		if k == kindVariant {
+			return Variant(b), nil
+		}
+		return b, nil
+	}
+	return decodeFixed(k, b)
 }
 
 // decodeFixed decodes a fixed-width value.
@@ -310,15 +323,7 @@ func decodeFixed(k valueKind, b []byte) (any, error) {
 	le := binary.LittleEndian
 	switch k {
 	case kindInt:
-		switch len(b) {
-		case 1:
-			return int64(b[0]), nil
-		case 2:
-			return int64(int16(le.Uint16(b))), nil
-		case 4:
-			return int64(int32(le.Uint32(b))), nil
-		}
-		return int64(le.Uint64(b)), nil
+		return RawInt(b), nil
 	case kindBit:
 		if b[0] > 1 {
 			return nil, fmt.Errorf("%w: bit value %d", ErrBadValue, b[0])
@@ -365,11 +370,7 @@ func decodeFixed(k valueKind, b []byte) (any, error) {
 		}
 		return sqlEpoch.AddDate(0, 0, int(days)).Add(time.Duration(mins) * time.Minute), nil
 	case kindUUID:
-		var u UUID
-		u[0], u[1], u[2], u[3] = b[3], b[2], b[1], b[0]
-		u[4], u[5], u[6], u[7] = b[5], b[4], b[7], b[6]
-		copy(u[8:], b[8:16])
-		return u, nil
+		return RawUUID(b), nil
 	}
 	return nil, fmt.Errorf("%w: unknown kind %d", ErrBadValue, k)
 }

@@ -13,7 +13,9 @@
 // Open (or OpenFile) reads the zip's central directory, Origin.xml and
 // model.xml, and fails with ErrChecksum when model.xml does not hash to the
 // checksum Origin.xml records. Package.Rows streams one table's rows across
-// its parts in (range, sub-file) order; Package.Verify decodes everything and
+// its parts in (range, sub-file) order, decoded (Next, Values) or as the
+// stored bytes of each value for a consumer that transcodes them itself
+// (NextRaw, RawValues, Decode; raw.go); Package.Verify decodes everything and
 // checks the row total against Origin.xml. A value that does not decode is a
 // *DataError naming the part and the byte offset. The zip reader rejects
 // unsafe entry names, overlapping entries and sizes no deflate stream can

@@ -22,6 +22,7 @@ type Rows struct {
 	cols   []colDecoder
 	cur    *partDecoder
 	vals   []any
+	raw    [][]byte // the row of NextRaw
 	n      int64
 	err    error
 	closed bool

@@ -82,6 +82,26 @@ type Source interface {
 	Close() error
 }
 
+// RawLoader is a Target that can also load a table from undecoded rows
+// and transcode the common types straight from the package's stored bytes
+// (see bacpac.Rows.NextRaw). The import uses LoadRaw when a target has it.
+type RawLoader interface {
+	// LoadRaw is Load, fed by rows.
+	LoadRaw(ctx context.Context, t *bacpac.Table, rows RawRows) (int64, error)
+}
+
+// RawRows is a table's rows as the package stores them.
+type RawRows interface {
+	// Next returns the next row's stored values (nil for NULL), valid
+	// until the next call, or io.EOF after the last row.
+	Next() ([][]byte, error)
+	// Kinds says how each value is stored.
+	Kinds() []bacpac.StoredKind
+	// Decode turns value i of the current row into the Go value Load
+	// would have received.
+	Decode(i int, b []byte) (any, error)
+}
+
 // Target is a database opened for import.
 type Target interface {
 	// CreateTables creates every table of the model with its columns, but

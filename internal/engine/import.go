@@ -84,20 +84,29 @@ func importTable(ctx context.Context, pkg *bacpac.Package, dst Target, t *bacpac
 	rows := pkg.Rows(t)
 	defer rows.Close()
 	var seen atomic.Int64
-	n, err := dst.Load(ctx, t, func() ([]any, error) {
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
-			return nil, io.EOF
-		}
-		row := rows.Values()
-		tr.Bytes += rowBytes(row)
+	counted := func(bytes int64) {
+		tr.Bytes += bytes
 		if k := seen.Add(1); k%progressEvery == 0 {
 			emit(Progress{Phase: PhaseData, Table: name, Rows: k, Bytes: tr.Bytes})
 		}
-		return row, nil
-	})
+	}
+	var n int64
+	var err error
+	if raw, ok := dst.(RawLoader); ok {
+		n, err = raw.LoadRaw(ctx, t, &rawRows{rows: rows, kinds: rows.StoredKinds(), counted: counted})
+	} else {
+		n, err = dst.Load(ctx, t, func() ([]any, error) {
+			if !rows.Next() {
+				if err := rows.Err(); err != nil {
+					return nil, err
+				}
+				return nil, io.EOF
+			}
+			row := rows.Values()
+			counted(rowBytes(row))
+			return row, nil
+		})
+	}
 	tr.Rows = n
 	if err != nil {
 		return fmt.Errorf("import table %s: %w", name, err)
@@ -155,4 +164,43 @@ func objectReason(kind string) string {
 		return "physical storage and server options have no meaning in the target engine"
 	}
 	return "the target engine has no equivalent of this SQL Server object"
+}
+
+// rawRows feeds a RawLoader and counts rows and bytes as the import's
+// progress.
+type rawRows struct {
+	rows    *bacpac.Rows
+	kinds   []bacpac.StoredKind
+	counted func(bytes int64)
+}
+
+func (r *rawRows) Next() ([][]byte, error) {
+	if !r.rows.NextRaw() {
+		if err := r.rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, io.EOF
+	}
+	row := r.rows.RawValues()
+	r.counted(rawRowBytes(r.kinds, row))
+	return row, nil
+}
+
+func (r *rawRows) Kinds() []bacpac.StoredKind { return r.kinds }
+
+func (r *rawRows) Decode(i int, b []byte) (any, error) { return r.rows.Decode(i, b) }
+
+// rawRowBytes approximates rowBytes from stored values: text counts one
+// byte per UTF-16 unit, as it does for ASCII, and fixed-width values their
+// stored width.
+func rawRowBytes(kinds []bacpac.StoredKind, row [][]byte) int64 {
+	var n int64
+	for i, b := range row {
+		if kinds[i] == bacpac.StoredText {
+			n += int64(len(b) / 2)
+		} else {
+			n += int64(len(b))
+		}
+	}
+	return n
 }

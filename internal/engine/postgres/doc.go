@@ -108,7 +108,10 @@
 // tables with NOT NULL and identity; Load streams rows through COPY FROM
 // STDIN, encoded here in binary COPY form (text form for a table with a
 // column type that has no binary encoder here, such as interval or
-// arrays); Finish adds primary keys, unique constraints, indexes, checks
+// arrays). An import uses LoadRaw, which writes the common types (integers,
+// bit, floats, decimals that fit 64 bits, dates and timestamps, uuid, ASCII
+// text, binary) into binary COPY straight from the package's stored bytes
+// (transcode.go), and decodes only the other values; Finish adds primary keys, unique constraints, indexes, checks
 // and defaults (four tables at once), then foreign keys, then moves every
 // identity and serial sequence past the loaded maximum. Loads of several
 // tables run on separate connections (at most 8).

@@ -37,6 +37,11 @@ type copyStream struct {
 	binary bool
 	lossy  bool
 	next   func() ([]any, error)
+	// raw, when set, feeds the stream instead of next: values are
+	// transcoded where trans has a transcoder for their column and
+	// decoded and encoded otherwise.
+	raw   engine.RawRows
+	trans []transcoder
 
 	buf     []byte
 	off     int
@@ -85,7 +90,12 @@ func (s *copyStream) fill() {
 	}
 	s.started = true
 	for len(s.buf) < copyChunk {
-		row, err := s.next()
+		var err error
+		if s.raw != nil {
+			err = s.transcodeNext()
+		} else {
+			err = s.encodeNext()
+		}
 		if err == io.EOF {
 			if s.binary {
 				s.buf = append(s.buf, 0xff, 0xff)
@@ -97,48 +107,100 @@ func (s *copyStream) fill() {
 			s.err = err
 			return
 		}
-		s.rows++
-		if err := s.encode(row); err != nil {
-			s.err = err
-			return
-		}
 	}
 }
 
-func (s *copyStream) encode(row []any) error {
+// encodeNext appends the next row of next.
+func (s *copyStream) encodeNext() error {
+	row, err := s.next()
+	if err != nil {
+		return err
+	}
+	s.rows++
 	if len(row) != len(s.cols) {
 		return fmt.Errorf("load %s row %d: %d values for %d columns", s.table, s.rows,
 			len(row), len(s.cols))
 	}
 	mark := len(s.buf)
+	s.startRow()
+	for i := range s.cols {
+		if err := s.appendValue(i, row[i]); err != nil {
+			s.buf = s.buf[:mark]
+			return err
+		}
+	}
+	s.endRow()
+	return nil
+}
+
+// transcodeNext appends the next row of raw.
+func (s *copyStream) transcodeNext() error {
+	cells, err := s.raw.Next()
+	if err != nil {
+		return err
+	}
+	s.rows++
+	if len(cells) != len(s.cols) {
+		return fmt.Errorf("load %s row %d: %d values for %d columns", s.table, s.rows,
+			len(cells), len(s.cols))
+	}
+	mark := len(s.buf)
+	s.startRow()
+	for i := range s.cols {
+		b := cells[i]
+		if b != nil && s.trans[i] != nil {
+			if out, ok := s.trans[i](s.buf, b); ok {
+				s.buf = out
+				continue
+			}
+		}
+		v, err := s.raw.Decode(i, b)
+		if err == nil {
+			err = s.appendValue(i, v)
+		}
+		if err != nil {
+			s.buf = s.buf[:mark]
+			return err
+		}
+	}
+	s.endRow()
+	return nil
+}
+
+func (s *copyStream) startRow() {
 	if s.binary {
 		s.buf = append(s.buf, byte(len(s.cols)>>8), byte(len(s.cols)))
 	}
-	for i, c := range s.cols {
-		if !s.binary && i > 0 {
-			s.buf = append(s.buf, '\t')
-		}
-		if row[i] == nil {
-			if s.binary {
-				s.buf = append(s.buf, 0xff, 0xff, 0xff, 0xff)
-			} else {
-				s.buf = append(s.buf, '\\', 'N')
-			}
-			continue
-		}
-		v, err := c.convert(row[i], s.lossy)
-		if err != nil {
-			s.buf = s.buf[:mark]
-			return &engine.ValueError{Table: s.table, Column: c.name, Row: s.rows, Err: err}
-		}
-		if s.binary {
-			s.buf = appendBinary(s.buf, c.kind, v)
-		} else {
-			s.buf = appendText(s.buf, c.kind, v)
-		}
-	}
+}
+
+func (s *copyStream) endRow() {
 	if !s.binary {
 		s.buf = append(s.buf, '\n')
+	}
+}
+
+// appendValue converts v for column i and appends it.
+func (s *copyStream) appendValue(i int, v any) error {
+	c := s.cols[i]
+	if !s.binary && i > 0 {
+		s.buf = append(s.buf, '\t')
+	}
+	if v == nil {
+		if s.binary {
+			s.buf = append(s.buf, 0xff, 0xff, 0xff, 0xff)
+		} else {
+			s.buf = append(s.buf, '\\', 'N')
+		}
+		return nil
+	}
+	v, err := c.convert(v, s.lossy)
+	if err != nil {
+		return &engine.ValueError{Table: s.table, Column: c.name, Row: s.rows, Err: err}
+	}
+	if s.binary {
+		s.buf = appendBinary(s.buf, c.kind, v)
+	} else {
+		s.buf = appendText(s.buf, c.kind, v)
 	}
 	return nil
 }
@@ -147,6 +209,27 @@ func (s *copyStream) encode(row []any) error {
 // form when every column has a binary codec here and in text form
 // otherwise.
 func (t *target) Load(ctx context.Context, tb *bacpac.Table, next func() ([]any, error)) (int64, error) {
+	return t.load(ctx, tb, func(s *copyStream) { s.next = next })
+}
+
+// LoadRaw is Load from the package's stored values, transcoding those of
+// the common types straight into COPY's binary form (transcode.go).
+func (t *target) LoadRaw(ctx context.Context, tb *bacpac.Table, rows engine.RawRows) (int64, error) {
+	return t.load(ctx, tb, func(s *copyStream) {
+		s.raw = rows
+		s.trans = make([]transcoder, len(s.cols))
+		kinds := rows.Kinds()
+		for i, c := range s.cols {
+			if s.binary && i < len(kinds) {
+				s.trans[i] = transcoderFor(kinds[i], c)
+			}
+		}
+	})
+}
+
+// load runs the COPY of a table; feed sets where the stream's rows come
+// from.
+func (t *target) load(ctx context.Context, tb *bacpac.Table, feed func(*copyStream)) (int64, error) {
 	t.mu.Lock()
 	lt := t.tables[[2]string{tb.Schema, tb.Name}]
 	t.mu.Unlock()
@@ -155,7 +238,8 @@ func (t *target) Load(ctx context.Context, tb *bacpac.Table, next func() ([]any,
 	}
 	name := tb.Schema + "." + tb.Name
 	s := &copyStream{table: name, cols: lt.cols, binary: lt.binary, lossy: t.d.Lossy || t.cfg.Lossy,
-		next: next, buf: make([]byte, 0, copyChunk+4096)}
+		buf: make([]byte, 0, copyChunk+4096)}
+	feed(s)
 	cols := make([]string, len(lt.cols))
 	for i, c := range lt.cols {
 		cols[i] = quoteIdent(c.name)

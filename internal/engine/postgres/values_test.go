@@ -50,7 +50,15 @@ func TestLoad_ValueErrors(t *testing.T) {
 				{Name: "val", Type: c.typ, Nullable: true},
 			}}
 			m := &bacpac.Model{Schemas: []string{"dbo"}, Tables: []*bacpac.Table{tb}}
-			for _, lossy := range []bool{false, true} {
+			// Load from Go values and, as an import does, LoadRaw from
+			// the package's stored values, where a package can hold the
+			// bad value at all (the writer refuses some).
+			pkg, perr := writeMemPackage(tb, [][]any{{int64(1), c.good}, {int64(2), nil}, {int64(3), c.bad}})
+			for _, mode := range []int{0, 1, 2, 3} {
+				lossy, raw := mode%2 == 1, mode >= 2
+				if raw && perr != nil {
+					continue
+				}
 				d := &Driver{Lossy: lossy}
 				tgt, err := d.OpenTarget(t.Context(), dbs[lossy], false)
 				if err != nil {
@@ -61,21 +69,27 @@ func TestLoad_ValueErrors(t *testing.T) {
 				}
 				rows := [][]any{{int64(1), c.good}, {int64(2), nil}, {int64(3), c.bad}}
 				i := 0
-				_, err = tgt.Load(t.Context(), tb, func() ([]any, error) {
-					if i == len(rows) {
-						return nil, io.EOF
-					}
-					i++
-					return rows[i-1], nil
-				})
+				if raw {
+					rs := pkg.Rows(pkg.Model().Tables[0])
+					_, err = tgt.(engine.RawLoader).LoadRaw(t.Context(), tb, rawRowsOf{rs})
+					rs.Close()
+				} else {
+					_, err = tgt.Load(t.Context(), tb, func() ([]any, error) {
+						if i == len(rows) {
+							return nil, io.EOF
+						}
+						i++
+						return rows[i-1], nil
+					})
+				}
 				var ve *engine.ValueError
 				switch {
 				case lossy && c.lossy:
 					if err != nil {
-						t.Errorf("lossy load of %v: %v", c.bad, err)
+						t.Errorf("lossy load of %v (raw %v): %v", c.bad, raw, err)
 					}
 				case !errors.As(err, &ve):
-					t.Errorf("load of %v (lossy %v): got %v, want a ValueError", c.bad, lossy, err)
+					t.Errorf("load of %v (lossy %v, raw %v): got %v, want a ValueError", c.bad, lossy, raw, err)
 				case ve.Table != "dbo.v_"+c.name || ve.Column != "val" || ve.Row != 3:
 					t.Errorf("ValueError names %s/%s/%d, want dbo.v_%s/val/3", ve.Table, ve.Column,
 						ve.Row, c.name)
