@@ -3,6 +3,7 @@ package bacpac
 import (
 	"encoding/binary"
 	"io"
+	"math"
 	"slices"
 )
 
@@ -121,12 +122,25 @@ func (p *partDecoder) nextRaw(cells [][]byte) (bool, error) {
 	} else if err != nil {
 		return false, p.fail(-1, p.off, err)
 	}
-	p.row++
-	p.rowStart = p.off
 	if len(p.cellOff) != len(p.cols) {
 		p.cellOff = make([]int64, len(p.cols))
 		p.cellEnd = make([]int, len(p.cols))
 	}
+	// Nearly every row lies whole in the read buffer: frame it there, and
+	// point the cells into the buffer, which does not move before the
+	// next read. The rest (a row across the buffer's end, a long value, a
+	// framing error) is read value by value below.
+	if buf, _ := p.br.Peek(p.br.Buffered()); len(buf) > 0 {
+		if n, ok := p.frameRow(buf, cells); ok {
+			p.row++
+			p.rowStart = p.off
+			p.br.Discard(n)
+			p.off += int64(n)
+			return true, nil
+		}
+	}
+	p.row++
+	p.rowStart = p.off
 	if p.rowBuf == nil {
 		// Non-nil even when every value is empty: an empty value is
 		// an empty slice, not a NULL.
@@ -162,6 +176,59 @@ func (p *partDecoder) nextRaw(cells [][]byte) (bool, error) {
 		p.rowBuf = nil
 	}
 	return true, nil
+}
+
+// frameRow frames the row at the start of buf and points cells into buf,
+// recording where each value starts. ok is false, and nothing is
+// consumed, when the row does not end within buf or any framing is wrong.
+func (p *partDecoder) frameRow(buf []byte, cells [][]byte) (n int, ok bool) {
+	le := binary.LittleEndian
+	at := 0
+	for i := range p.cols {
+		c := &p.cols[i]
+		start := at
+		size := c.size
+		if c.prefix > 0 {
+			if at+c.prefix > len(buf) {
+				return 0, false
+			}
+			var v uint64
+			null := false
+			switch c.prefix {
+			case 1:
+				v, null = uint64(buf[at]), buf[at] == 0xff
+			case 2:
+				x := le.Uint16(buf[at:])
+				v, null = uint64(x), x == 0xffff
+			case 4:
+				x := le.Uint32(buf[at:])
+				v, null = uint64(x), x == 0xffffffff
+				if c.variantNull {
+					null = x == 0
+				}
+			case 8:
+				v = le.Uint64(buf[at:])
+				null = v == math.MaxUint64
+			}
+			at += c.prefix
+			if null {
+				p.cellOff[i] = p.off + int64(start)
+				cells[i] = nil
+				continue
+			}
+			if v > partBufferSize || c.size > 0 && v != uint64(c.size) {
+				return 0, false
+			}
+			size = int(v)
+		}
+		if c.kind == kindDecimal && (size < 3 || size > 19) || at+size > len(buf) {
+			return 0, false
+		}
+		p.cellOff[i] = p.off + int64(start)
+		cells[i] = buf[at : at+size : at+size]
+		at += size
+	}
+	return at, true
 }
 
 // RawInt returns the value of a StoredInt column.

@@ -82,6 +82,15 @@ type Source interface {
 	Close() error
 }
 
+// TableFinisher is implemented by targets that can add a table's own
+// keys, indexes and constraints as soon as it is loaded, while other
+// tables still load, as pg_restore -j does: the import calls FinishTable
+// after each table's load, and Finish then adds only what spans tables
+// (foreign keys) and what is left.
+type TableFinisher interface {
+	FinishTable(ctx context.Context, t *bacpac.Table) error
+}
+
 // RawLoader is a Target that can also load a table from undecoded rows
 // and transcode the common types straight from the package's stored bytes
 // (see bacpac.Rows.NextRaw). The import uses LoadRaw when a target has it.

@@ -117,6 +117,11 @@ func importTable(ctx context.Context, pkg *bacpac.Package, dst Target, t *bacpac
 	if got := seen.Load(); got != n {
 		return fmt.Errorf("import table %s: the package holds %d rows, the target loaded %d", name, got, n)
 	}
+	if f, ok := dst.(TableFinisher); ok {
+		if err := f.FinishTable(ctx, t); err != nil {
+			return fmt.Errorf("add keys, indexes and constraints of %s: %w", name, err)
+		}
+	}
 	total.rows.Add(n)
 	total.bytes.Add(tr.Bytes)
 	emit(Progress{Phase: PhaseTable, Table: name, Rows: n, Bytes: tr.Bytes})

@@ -20,15 +20,40 @@ import (
 // finishParallel is how many tables get their keys and indexes at once.
 const finishParallel = 4
 
-// Finish adds keys, indexes, checks and defaults table by table (several
-// tables at once), then foreign keys, then moves identity sequences past
-// the loaded values. What the target cannot express is returned as
-// Skipped.
+// FinishTable adds a loaded table's keys, indexes, checks and defaults,
+// while the import still loads other tables.
+func (t *target) FinishTable(ctx context.Context, tb *bacpac.Table) error {
+	if err := t.finishTable(ctx, tb); err != nil {
+		return err
+	}
+	lt, err := t.lookup(tb)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	lt.finished = true
+	t.mu.Unlock()
+	return nil
+}
+
+// Finish adds keys, indexes, checks and defaults to the tables FinishTable
+// has not finished (several tables at once), then foreign keys, then moves
+// identity sequences past the loaded values. What the target cannot
+// express is returned as Skipped.
 func (t *target) Finish(ctx context.Context, m *bacpac.Model) ([]engine.Skipped, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(finishParallel)
 	for _, tb := range m.Tables {
-		g.Go(func() error { return t.finishTable(gctx, tb) })
+		lt, err := t.lookup(tb)
+		if err != nil {
+			return nil, err
+		}
+		t.mu.Lock()
+		done := lt.finished
+		t.mu.Unlock()
+		if !done {
+			g.Go(func() error { return t.finishTable(gctx, tb) })
+		}
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err

@@ -44,6 +44,9 @@ type loadTable struct {
 	binary       bool
 	// skippedComputed names computed columns Finish could not add.
 	skippedComputed map[string]bool
+	// finished is set once FinishTable has added the table's own keys,
+	// indexes and constraints.
+	finished bool
 }
 
 // OpenTarget opens (or with create, creates) the database to import into.
