@@ -275,19 +275,26 @@ func appendDecimal64(dst []byte, d bacpac.Decimal, precision, scale int, unsigne
 		return dst, false
 	}
 	u := d.Unscaled.Int64()
-	if unsigned && u < 0 {
-		return dst, false
-	}
 	abs := uint64(u)
 	if u < 0 {
 		abs = uint64(-u)
+	}
+	return appendUnscaled(dst, u < 0, abs, precision, scale, unsigned)
+}
+
+// appendUnscaled writes ±abs / 10^scale as Decimal.String would, or
+// reports false, writing nothing, when it has more than precision digits
+// or is negative for an unsigned column.
+func appendUnscaled(dst []byte, neg bool, abs uint64, precision, scale int, unsigned bool) ([]byte, bool) {
+	if unsigned && neg {
+		return dst, false
 	}
 	var buf [20]byte
 	digits := strconv.AppendUint(buf[:0], abs, 10)
 	if len(digits) > precision {
 		return dst, false
 	}
-	if u < 0 {
+	if neg {
 		dst = append(dst, '-')
 	}
 	if scale == 0 {

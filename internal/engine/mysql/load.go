@@ -57,6 +57,27 @@ type loadChunk struct {
 // loadConnsPerTable+1 chunks.
 func (tg *target) Load(ctx context.Context, t *bacpac.Table,
 	next func() ([]any, error)) (int64, error) {
+	return tg.load(ctx, t, func(l *loader) { l.next = next })
+}
+
+// LoadRaw is Load from the package's stored values, writing those of the
+// common types straight into LOAD DATA text (transcode.go).
+func (tg *target) LoadRaw(ctx context.Context, t *bacpac.Table, rows engine.RawRows) (int64, error) {
+	return tg.load(ctx, t, func(l *loader) {
+		l.raw = rows
+		l.trans = make([]transcoder, len(l.p.cols))
+		kinds := rows.Kinds()
+		for i, cp := range l.p.cols {
+			if i < len(kinds) {
+				l.trans[i] = transcoderFor(kinds[i], cp)
+			}
+		}
+	})
+}
+
+// load runs the chunked load of a table; feed sets where its rows come
+// from.
+func (tg *target) load(ctx context.Context, t *bacpac.Table, feed func(*loader)) (int64, error) {
 	tg.mu.Lock()
 	p := tg.plans[t]
 	tg.mu.Unlock()
@@ -64,6 +85,7 @@ func (tg *target) Load(ctx context.Context, t *bacpac.Table,
 		return 0, fmt.Errorf("load table %s: CreateTables did not create it", modelName(t))
 	}
 	l := &loader{tg: tg, t: t, p: p}
+	feed(l)
 	var loaded atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	// connCtx ends the wait of a worker for a connection once every chunk
@@ -104,7 +126,7 @@ func (tg *target) Load(ctx context.Context, t *bacpac.Table,
 			case <-gctx.Done():
 				return gctx.Err()
 			}
-			c, eof, err := l.encode(next, base, buf)
+			c, eof, err := l.encode(base, buf)
 			if err != nil {
 				return err
 			}
@@ -128,18 +150,24 @@ type loader struct {
 	t   *bacpac.Table
 	p   *tablePlan
 	buf []byte // scratch for formatted values
+
+	// Rows come from next or, with LoadRaw, from raw: transcoded where
+	// trans has a transcoder for the column, decoded otherwise.
+	next  func() ([]any, error)
+	raw   engine.RawRows
+	trans []transcoder
 }
 
 // encode writes the next rows, up to a chunk's bounds, into buf; a nil
 // chunk with eof when no row is left.
-func (l *loader) encode(next func() ([]any, error), base int64, buf []byte) (*loadChunk, bool, error) {
+func (l *loader) encode(base int64, buf []byte) (*loadChunk, bool, error) {
 	if buf == nil {
 		buf = make([]byte, 0, loadChunkBytes+loadChunkBytes/8)
 	}
 	w := bytes.NewBuffer(buf[:0])
 	var n int64
 	for n < loadChunkRows && w.Len() < loadChunkBytes {
-		row, err := next()
+		err := l.writeNext(w, base+n+1)
 		if err == io.EOF {
 			if n == 0 {
 				return nil, true, nil
@@ -150,11 +178,43 @@ func (l *loader) encode(next func() ([]any, error), base int64, buf []byte) (*lo
 			return nil, false, err
 		}
 		n++
-		if err := l.writeRow(w, row, base+n); err != nil {
-			return nil, false, err
-		}
 	}
 	return &loadChunk{data: w.Bytes(), base: base, rows: n}, false, nil
+}
+
+// writeNext writes row n, the next row, or returns io.EOF.
+func (l *loader) writeNext(w *bytes.Buffer, n int64) error {
+	if l.raw == nil {
+		row, err := l.next()
+		if err != nil {
+			return err
+		}
+		return l.writeRow(w, row, n)
+	}
+	cells, err := l.raw.Next()
+	if err != nil {
+		return err
+	}
+	if len(cells) != len(l.p.cols) {
+		return fmt.Errorf("load table %s row %d: %d values for %d columns", modelName(l.t), n,
+			len(cells), len(l.p.cols))
+	}
+	for i, b := range cells {
+		if i > 0 {
+			w.WriteByte('\t')
+		}
+		if b != nil && l.trans[i] != nil && l.trans[i](w, b, &l.buf) {
+			continue
+		}
+		v, err := l.raw.Decode(i, b)
+		if err == nil {
+			err = l.writeValue(w, i, v, n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return w.WriteByte('\n')
 }
 
 // work loads chunks on a connection of its own until there are none.
@@ -284,47 +344,55 @@ func (l *loader) writeRow(w *bytes.Buffer, row []any, n int64) error {
 		if i > 0 {
 			w.WriteByte('\t')
 		}
-		if v == nil {
-			w.WriteString(`\N`)
-			continue
-		}
-		cp := l.p.cols[i]
-		var err error
-		if cp.formatAll {
-			v = formatOnly{v}
-		}
-		switch x := v.(type) {
-		case formatOnly:
-			l.buf, err = cp.format(l.buf[:0], x.v, l.tg.s)
-			if err == nil {
-				writeEscapedBytes(w, l.buf)
-			}
-		case string:
-			err = cp.checkText(x)
-			if err == nil {
-				writeEscaped(w, x)
-			}
-		case bacpac.Variant:
-			err = cp.checkBytes(x)
-			if err == nil {
-				writeEscapedBytes(w, x)
-			}
-		case []byte:
-			err = cp.checkBytes(x)
-			if err == nil {
-				writeEscapedBytes(w, x)
-			}
-		default:
-			l.buf, err = cp.format(l.buf[:0], v, l.tg.s)
-			if err == nil {
-				writeEscapedBytes(w, l.buf)
-			}
-		}
-		if err != nil {
-			return &engine.ValueError{Table: tableLabel(l.t), Column: cp.name, Row: n, Err: err}
+		if err := l.writeValue(w, i, v, n); err != nil {
+			return err
 		}
 	}
 	return w.WriteByte('\n')
+}
+
+// writeValue writes value v of column i of row n as a field.
+func (l *loader) writeValue(w *bytes.Buffer, i int, v any, n int64) error {
+	if v == nil {
+		w.WriteString(`\N`)
+		return nil
+	}
+	cp := l.p.cols[i]
+	var err error
+	if cp.formatAll {
+		v = formatOnly{v}
+	}
+	switch x := v.(type) {
+	case formatOnly:
+		l.buf, err = cp.format(l.buf[:0], x.v, l.tg.s)
+		if err == nil {
+			writeEscapedBytes(w, l.buf)
+		}
+	case string:
+		err = cp.checkText(x)
+		if err == nil {
+			writeEscaped(w, x)
+		}
+	case bacpac.Variant:
+		err = cp.checkBytes(x)
+		if err == nil {
+			writeEscapedBytes(w, x)
+		}
+	case []byte:
+		err = cp.checkBytes(x)
+		if err == nil {
+			writeEscapedBytes(w, x)
+		}
+	default:
+		l.buf, err = cp.format(l.buf[:0], v, l.tg.s)
+		if err == nil {
+			writeEscapedBytes(w, l.buf)
+		}
+	}
+	if err != nil {
+		return &engine.ValueError{Table: tableLabel(l.t), Column: cp.name, Row: n, Err: err}
+	}
+	return nil
 }
 
 // mustEscape marks the bytes escapeOf escapes; a table lookup keeps the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bacport/bacport/internal/bacpac"
 	"github.com/bacport/bacport/internal/engine"
+	"github.com/bacport/bacport/internal/engine/enginetest"
 )
 
 // Values MySQL cannot hold exactly fail the load naming table, column and
@@ -37,7 +38,11 @@ func TestLoad_ValueErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			for _, lossy := range []bool{false, true} {
+			// Load from Go values and, as an import does, LoadRaw from
+			// the package's stored values, where a package can hold the
+			// bad value at all (the writer refuses some).
+			for _, mode := range []int{0, 1, 2, 3} {
+				lossy, raw := mode%2 == 1, mode >= 2
 				if lossy && !c.lossy {
 					continue
 				}
@@ -45,7 +50,10 @@ func TestLoad_ValueErrors(t *testing.T) {
 				if lossy {
 					cfg.DSN += "?lossy=true" // the same as cfg.Lossy
 				}
-				err := loadTwo(t, cfg, c.typ, c.good, c.bad)
+				err := loadTwo(t, cfg, c.typ, c.good, c.bad, raw)
+				if errors.Is(err, errPackageRefuses) {
+					continue
+				}
 				if lossy {
 					if err != nil {
 						t.Errorf("with the lossy option: %v", err)
@@ -67,7 +75,11 @@ func TestLoad_ValueErrors(t *testing.T) {
 	}
 }
 
-func loadTwo(t *testing.T, cfg engine.Config, typ bacpac.Type, good, bad any) error {
+// errPackageRefuses is loadTwo's answer when raw is set but a package
+// cannot hold the values.
+var errPackageRefuses = errors.New("the package writer refuses the values")
+
+func loadTwo(t *testing.T, cfg engine.Config, typ bacpac.Type, good, bad any, raw bool) error {
 	t.Helper()
 	tbl := &bacpac.Table{Schema: "dbo", Name: "t", Columns: []*bacpac.Column{
 		{Name: "id", Type: bacpac.Type{Name: "int"}},
@@ -83,6 +95,16 @@ func loadTwo(t *testing.T, cfg engine.Config, typ bacpac.Type, good, bad any) er
 		t.Fatal(err)
 	}
 	rows := [][]any{{int64(1), good}, {int64(2), bad}}
+	if raw {
+		pkg, err := enginetest.WritePackage(tbl, rows)
+		if err != nil {
+			return errPackageRefuses
+		}
+		rs := pkg.Rows(pkg.Model().Tables[0])
+		defer rs.Close()
+		_, err = tgt.(engine.RawLoader).LoadRaw(t.Context(), tbl, enginetest.RawRows(rs))
+		return err
+	}
 	_, err = tgt.Load(t.Context(), tbl, func() ([]any, error) {
 		if len(rows) == 0 {
 			return nil, io.EOF

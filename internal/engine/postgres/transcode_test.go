@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"bytes"
-	"io"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -11,61 +10,8 @@ import (
 	"time"
 
 	"github.com/bacport/bacport/internal/bacpac"
+	"github.com/bacport/bacport/internal/engine/enginetest"
 )
-
-// memPackage writes rows of tb into a package in memory and opens it.
-func memPackage(t *testing.T, tb *bacpac.Table, rows [][]any) *bacpac.Package {
-	t.Helper()
-	p, err := writeMemPackage(tb, rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// writeMemPackage is memPackage, failing with the writer's error when a
-// value cannot be written into a package at all.
-func writeMemPackage(tb *bacpac.Table, rows [][]any) (*bacpac.Package, error) {
-	m := &bacpac.Model{Schemas: []string{tb.Schema}, Tables: []*bacpac.Table{tb}}
-	var out bytes.Buffer
-	w, err := bacpac.NewWriter(&out, m, bacpac.WriterOptions{})
-	if err != nil {
-		return nil, err
-	}
-	tw, err := w.Table(tb)
-	if err != nil {
-		return nil, err
-	}
-	for _, row := range rows {
-		if err := tw.WriteRow(row); err != nil {
-			w.Abort()
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return bacpac.Open(bytes.NewReader(out.Bytes()), int64(out.Len()))
-}
-
-// rawRowsOf adapts bacpac.Rows to engine.RawRows, as the import does.
-type rawRowsOf struct{ rows *bacpac.Rows }
-
-func (r rawRowsOf) Next() ([][]byte, error) {
-	if !r.rows.NextRaw() {
-		if err := r.rows.Err(); err != nil {
-			return nil, err
-		}
-		return nil, io.EOF
-	}
-	return r.rows.RawValues(), nil
-}
-
-func (r rawRowsOf) Kinds() []bacpac.StoredKind          { return r.rows.StoredKinds() }
-func (r rawRowsOf) Decode(i int, b []byte) (any, error) { return r.rows.Decode(i, b) }
 
 // transcodeCase is a source column and the target columns its values are
 // transcoded into.
@@ -212,7 +158,7 @@ func TestTranscode_MatchesGeneralPath(t *testing.T) {
 				rows[i] = []any{tc.value(r)}
 			}
 			rows[0][0] = nil
-			p := memPackage(t, tb, rows)
+			p := enginetest.MemPackage(t, tb, rows)
 			for _, col := range tc.targets {
 				col.name = "v"
 				tr := transcoderFor(p.Rows(tb).StoredKinds()[0], &col)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bacport/bacport/internal/bacpac"
 	"github.com/bacport/bacport/internal/engine"
+	"github.com/bacport/bacport/internal/engine/enginetest"
 )
 
 // TestLoad_ValueErrors loads one bad value per case into a SQL Server
@@ -53,7 +54,7 @@ func TestLoad_ValueErrors(t *testing.T) {
 			// Load from Go values and, as an import does, LoadRaw from
 			// the package's stored values, where a package can hold the
 			// bad value at all (the writer refuses some).
-			pkg, perr := writeMemPackage(tb, [][]any{{int64(1), c.good}, {int64(2), nil}, {int64(3), c.bad}})
+			pkg, perr := enginetest.WritePackage(tb, [][]any{{int64(1), c.good}, {int64(2), nil}, {int64(3), c.bad}})
 			for _, mode := range []int{0, 1, 2, 3} {
 				lossy, raw := mode%2 == 1, mode >= 2
 				if raw && perr != nil {
@@ -71,7 +72,7 @@ func TestLoad_ValueErrors(t *testing.T) {
 				i := 0
 				if raw {
 					rs := pkg.Rows(pkg.Model().Tables[0])
-					_, err = tgt.(engine.RawLoader).LoadRaw(t.Context(), tb, rawRowsOf{rs})
+					_, err = tgt.(engine.RawLoader).LoadRaw(t.Context(), tb, enginetest.RawRows(rs))
 					rs.Close()
 				} else {
 					_, err = tgt.Load(t.Context(), tb, func() ([]any, error) {
