@@ -10,9 +10,12 @@
 //	export: read (engine driver and database client), encode (BCP rows),
 //	        compress (deflate, CRC), package (zip assembly), upload (blob
 //	        client and HTTP);
-//	import: download (blob client and HTTP), inflate, decode (BCP rows),
-//	        load (engine driver and database client), and the index phase
-//	        (Finish), which is almost all database-server time.
+//	import: download (blob client and HTTP), inflate, decode (BCP rows,
+//	        or with a raw loader their framing), load (engine driver,
+//	        transcoding, database client), and the index phase (Finish),
+//	        which is almost all database-server time. A target that
+//	        finishes each table as soon as it is loaded (PostgreSQL) builds
+//	        most indexes inside the load step, and its index step is short.
 //
 // Work of the embedded storage account itself is shown apart ("storage
 // account"): on Azure it happens elsewhere. Go runtime work that no phase
