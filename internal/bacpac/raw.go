@@ -66,31 +66,10 @@ func (r *Rows) StoredKinds() []StoredKind {
 
 // NextRaw moves to the next row like Next, without decoding it.
 func (r *Rows) NextRaw() bool {
-	for r.err == nil && !r.closed {
-		if r.cur == nil {
-			if r.next == len(r.parts) {
-				return false
-			}
-			if r.err = r.openPart(r.parts[r.next]); r.err != nil {
-				return false
-			}
-			r.next++
-		}
-		if r.raw == nil {
-			r.raw = make([][]byte, len(r.cols))
-		}
-		ok, err := r.cur.nextRaw(r.raw)
-		if ok {
-			r.n++
-			return true
-		}
-		if err != nil {
-			r.err = err
-			return false
-		}
-		r.closePart()
+	if r.raw == nil {
+		r.raw = make([][]byte, len(r.cols))
 	}
-	return false
+	return r.advance(func(p *partDecoder) (bool, error) { return p.nextRaw(r.raw) })
 }
 
 // RawValues returns the stored bytes of each value of the row NextRaw

@@ -47,6 +47,11 @@ func (p *Package) Rows(t *Table) *Rows {
 // Next decodes the next row. It returns false at the end of the table or
 // on an error (see Err).
 func (r *Rows) Next() bool {
+	return r.advance(func(p *partDecoder) (bool, error) { return p.next(r.vals) })
+}
+
+// advance reads the next row with read, across the table's parts.
+func (r *Rows) advance(read func(*partDecoder) (bool, error)) bool {
 	for r.err == nil && !r.closed {
 		if r.cur == nil {
 			if r.next == len(r.parts) {
@@ -57,7 +62,7 @@ func (r *Rows) Next() bool {
 			}
 			r.next++
 		}
-		ok, err := r.cur.next(r.vals)
+		ok, err := read(r.cur)
 		if ok {
 			r.n++
 			return true

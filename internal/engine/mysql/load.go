@@ -195,9 +195,8 @@ func (l *loader) writeNext(w *bytes.Buffer, n int64) error {
 	if err != nil {
 		return err
 	}
-	if len(cells) != len(l.p.cols) {
-		return fmt.Errorf("load table %s row %d: %d values for %d columns", modelName(l.t), n,
-			len(cells), len(l.p.cols))
+	if err := l.checkWidth(n, len(cells)); err != nil {
+		return err
 	}
 	for i, b := range cells {
 		if i > 0 {
@@ -336,9 +335,8 @@ func tableLabel(t *bacpac.Table) string { return t.Schema + "." + t.Name }
 
 // writeRow writes one row as a line of tab-separated fields.
 func (l *loader) writeRow(w *bytes.Buffer, row []any, n int64) error {
-	if len(row) != len(l.p.cols) {
-		return fmt.Errorf("load table %s row %d: %d values for %d columns", modelName(l.t), n,
-			len(row), len(l.p.cols))
+	if err := l.checkWidth(n, len(row)); err != nil {
+		return err
 	}
 	for i, v := range row {
 		if i > 0 {
@@ -349,6 +347,15 @@ func (l *loader) writeRow(w *bytes.Buffer, row []any, n int64) error {
 		}
 	}
 	return w.WriteByte('\n')
+}
+
+// checkWidth checks that row n has a value for every column.
+func (l *loader) checkWidth(n int64, values int) error {
+	if values != len(l.p.cols) {
+		return fmt.Errorf("load table %s row %d: %d values for %d columns", modelName(l.t), n,
+			values, len(l.p.cols))
+	}
+	return nil
 }
 
 // writeValue writes value v of column i of row n as a field.

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bacport/bacport/internal/bacpac"
 	"github.com/bacport/bacport/internal/engine/enginetest"
@@ -37,43 +36,13 @@ func randASCII(r *rand.Rand, max int) string {
 	return sb.String()
 }
 
-func randDecimal(r *rand.Rand, prec, scale int) bacpac.Decimal {
-	var sb strings.Builder
-	if r.IntN(2) == 0 {
-		sb.WriteByte('-')
-	}
-	for range 1 + r.IntN(prec) {
-		sb.WriteByte(byte('0' + r.IntN(10)))
-	}
-	d, _ := bacpac.ParseDecimal(sb.String())
-	d.Scale = scale
-	return d
-}
-
-func randTime(r *rand.Rand, zone bool) time.Time {
-	t := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(math.MaxInt64)))
-	t = t.AddDate(r.IntN(9000), 0, 0)
-	switch r.IntN(3) {
-	case 0:
-		t = t.Truncate(time.Second)
-	case 1:
-		t = t.Truncate(time.Microsecond)
-	default:
-		t = t.Truncate(100)
-	}
-	if zone && r.IntN(2) == 0 {
-		return t.In(time.FixedZone("", (r.IntN(28*60+1)-14*60)*60))
-	}
-	return t
-}
-
 func transcodeCases() []transcodeCase {
 	ints := func(bits int) func(r *rand.Rand) any {
 		return func(r *rand.Rand) any { return int64(r.Uint64()) >> (64 - bits + r.IntN(bits)) }
 	}
 	tinyint := func(r *rand.Rand) any { return int64(r.IntN(256)) }
 	dec := func(p, s int) func(r *rand.Rand) any {
-		return func(r *rand.Rand) any { return randDecimal(r, p, s) }
+		return func(r *rand.Rand) any { return enginetest.RandDecimal(r, p, s) }
 	}
 	text := func(max int) func(r *rand.Rand) any {
 		return func(r *rand.Rand) any { return randASCII(r, max) }
@@ -97,11 +66,11 @@ func transcodeCases() []transcodeCase {
 			return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(60)-30)))
 		}},
 		{bacpac.Type{Name: "real"}, "", func(r *rand.Rand) any { return float32(r.NormFloat64()) }},
-		{bacpac.Type{Name: "date"}, "", func(r *rand.Rand) any { return bacpac.DateOf(randTime(r, false)) }},
-		{bacpac.Type{Name: "datetime2", Scale: 6}, "datetime(6)", func(r *rand.Rand) any { return randTime(r, false) }},
-		{bacpac.Type{Name: "datetime2", Scale: 0}, "datetime", func(r *rand.Rand) any { return randTime(r, false) }},
-		{bacpac.Type{Name: "datetime2", Scale: 7}, "", func(r *rand.Rand) any { return randTime(r, false) }},
-		{bacpac.Type{Name: "datetimeoffset", Scale: 7}, "", func(r *rand.Rand) any { return randTime(r, true) }},
+		{bacpac.Type{Name: "date"}, "", func(r *rand.Rand) any { return bacpac.DateOf(enginetest.RandTime(r, false)) }},
+		{bacpac.Type{Name: "datetime2", Scale: 6}, "datetime(6)", func(r *rand.Rand) any { return enginetest.RandTime(r, false) }},
+		{bacpac.Type{Name: "datetime2", Scale: 0}, "datetime", func(r *rand.Rand) any { return enginetest.RandTime(r, false) }},
+		{bacpac.Type{Name: "datetime2", Scale: 7}, "", func(r *rand.Rand) any { return enginetest.RandTime(r, false) }},
+		{bacpac.Type{Name: "datetimeoffset", Scale: 7}, "", func(r *rand.Rand) any { return enginetest.RandTime(r, true) }},
 		{bacpac.Type{Name: "uniqueidentifier"}, "uuid", func(r *rand.Rand) any {
 			var u bacpac.UUID
 			for i := range u {

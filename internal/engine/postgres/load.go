@@ -116,13 +116,10 @@ func (s *copyStream) encodeNext() error {
 	if err != nil {
 		return err
 	}
-	s.rows++
-	if len(row) != len(s.cols) {
-		return fmt.Errorf("load %s row %d: %d values for %d columns", s.table, s.rows,
-			len(row), len(s.cols))
+	mark, err := s.beginRow(len(row))
+	if err != nil {
+		return err
 	}
-	mark := len(s.buf)
-	s.startRow()
 	for i := range s.cols {
 		if err := s.appendValue(i, row[i]); err != nil {
 			s.buf = s.buf[:mark]
@@ -139,13 +136,10 @@ func (s *copyStream) transcodeNext() error {
 	if err != nil {
 		return err
 	}
-	s.rows++
-	if len(cells) != len(s.cols) {
-		return fmt.Errorf("load %s row %d: %d values for %d columns", s.table, s.rows,
-			len(cells), len(s.cols))
+	mark, err := s.beginRow(len(cells))
+	if err != nil {
+		return err
 	}
-	mark := len(s.buf)
-	s.startRow()
 	for i := range s.cols {
 		b := cells[i]
 		if b != nil && s.trans[i] != nil {
@@ -167,10 +161,19 @@ func (s *copyStream) transcodeNext() error {
 	return nil
 }
 
-func (s *copyStream) startRow() {
+// beginRow counts a row of the given number of values and starts it;
+// mark is where the row starts in buf.
+func (s *copyStream) beginRow(values int) (mark int, err error) {
+	s.rows++
+	if values != len(s.cols) {
+		return 0, fmt.Errorf("load %s row %d: %d values for %d columns", s.table, s.rows,
+			values, len(s.cols))
+	}
+	mark = len(s.buf)
 	if s.binary {
 		s.buf = append(s.buf, byte(len(s.cols)>>8), byte(len(s.cols)))
 	}
+	return mark, nil
 }
 
 func (s *copyStream) endRow() {

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bacport/bacport/internal/bacpac"
 	"github.com/bacport/bacport/internal/engine/enginetest"
@@ -41,32 +40,6 @@ func randText(r *rand.Rand, max int) string {
 	return sb.String()
 }
 
-func randTime(r *rand.Rand, zone bool) time.Time {
-	t := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(math.MaxInt64)))
-	t = t.AddDate(r.IntN(9000), 0, 0).Truncate(100)
-	if r.IntN(3) == 0 {
-		t = t.Truncate(time.Microsecond)
-	}
-	if zone && r.IntN(2) == 0 {
-		return t.In(time.FixedZone("", (r.IntN(28*60+1)-14*60)*60))
-	}
-	return t
-}
-
-func randDecimal(r *rand.Rand, prec, scale int) bacpac.Decimal {
-	digits := 1 + r.IntN(prec)
-	var sb strings.Builder
-	if r.IntN(2) == 0 {
-		sb.WriteByte('-')
-	}
-	for range digits {
-		sb.WriteByte(byte('0' + r.IntN(10)))
-	}
-	d, _ := bacpac.ParseDecimal(sb.String())
-	d.Scale = scale
-	return d
-}
-
 func transcodeCases() []transcodeCase {
 	ints := func(bits int) func(r *rand.Rand) any {
 		return func(r *rand.Rand) any {
@@ -94,22 +67,22 @@ func transcodeCases() []transcodeCase {
 			func(r *rand.Rand) any { return r.NormFloat64() * math.Pow(10, float64(r.IntN(600)-300)) }},
 		{bacpac.Type{Name: "decimal", Precision: 12, Scale: 2},
 			[]targetCol{{kind: tNumeric, prec: 12, scale: 2}, {kind: tNumeric}, {kind: tNumeric, prec: 8, scale: 2}},
-			func(r *rand.Rand) any { return randDecimal(r, 12, 2) }},
+			func(r *rand.Rand) any { return enginetest.RandDecimal(r, 12, 2) }},
 		{bacpac.Type{Name: "decimal", Precision: 38, Scale: 9},
 			[]targetCol{{kind: tNumeric, prec: 38, scale: 9}, {kind: tNumeric}},
-			func(r *rand.Rand) any { return randDecimal(r, 38, 9) }},
+			func(r *rand.Rand) any { return enginetest.RandDecimal(r, 38, 9) }},
 		{bacpac.Type{Name: "decimal", Precision: 18, Scale: 0},
 			[]targetCol{{kind: tNumeric, prec: 18}, {kind: tNumeric}},
-			func(r *rand.Rand) any { return randDecimal(r, 18, 0) }},
+			func(r *rand.Rand) any { return enginetest.RandDecimal(r, 18, 0) }},
 		{bacpac.Type{Name: "decimal", Precision: 20, Scale: 15},
 			[]targetCol{{kind: tNumeric, prec: 20, scale: 15}, {kind: tNumeric}},
-			func(r *rand.Rand) any { return randDecimal(r, 20, 15) }},
+			func(r *rand.Rand) any { return enginetest.RandDecimal(r, 20, 15) }},
 		{bacpac.Type{Name: "date"}, []targetCol{{kind: tDate}},
-			func(r *rand.Rand) any { return bacpac.DateOf(randTime(r, false)) }},
+			func(r *rand.Rand) any { return bacpac.DateOf(enginetest.RandTime(r, false)) }},
 		{bacpac.Type{Name: "datetime2", Scale: 7}, []targetCol{{kind: tTimestamp}, {kind: tTimestamptz}},
-			func(r *rand.Rand) any { return randTime(r, false) }},
+			func(r *rand.Rand) any { return enginetest.RandTime(r, false) }},
 		{bacpac.Type{Name: "datetimeoffset", Scale: 7}, []targetCol{{kind: tTimestamptz}, {kind: tTimestamp}},
-			func(r *rand.Rand) any { return randTime(r, true) }},
+			func(r *rand.Rand) any { return enginetest.RandTime(r, true) }},
 		{bacpac.Type{Name: "uniqueidentifier"}, []targetCol{{kind: tUUID}},
 			func(r *rand.Rand) any {
 				var u bacpac.UUID
