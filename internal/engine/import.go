@@ -15,7 +15,9 @@ import (
 
 // Import loads a package into dst: the tables are created, loaded
 // (opts.Parallel at a time, capped by a LoadParallelism target) and
-// finished with their keys, indexes and constraints. On any error,
+// finished with their keys, indexes and constraints. A RawLoader target
+// is fed the package's stored values instead of decoded rows, and a
+// TableFinisher target finishes each table right after its load. On any error,
 // including a cancelled ctx, dst.Abort undoes the import before Import
 // returns. dst is not closed.
 //
