@@ -29,8 +29,9 @@ func TestPrivateLink(t *testing.T) {
 	engines := []func(t *testing.T) *engine{
 		func(*testing.T) *engine { return sqliteEngine() },
 		postgresEngine,
+		mysqlEngine,
 	}
-	for i, name := range []string{"sqlite", "postgres"} {
+	for i, name := range []string{"sqlite", "postgres", "mysql"} {
 		t.Run(name, func(t *testing.T) {
 			e := engines[i](t)
 			flows(t, w, e)
@@ -288,7 +289,7 @@ func isolatedRoundTrip(t *testing.T, w *world, e *engine, iso, src string, rows 
 	// redundancy and a Hyperscale objective, approved with plain PUTs as
 	// the CLI sends them.
 	dst := e.dbName("imp")
-	if e.name == "postgres" {
+	if e.server != nil {
 		t.Cleanup(func() { e.drop(dst) })
 	}
 	imp := w.start(t, e, job{srv: iso, db: dst, blob: blob, isolated: true, importNew: true})
@@ -360,7 +361,7 @@ func rejectMidTransfer(t *testing.T, w *world, e *engine, iso, big string) {
 	// import still reaches its server to remove what it loaded.
 	for _, side := range []string{"storage", "server"} {
 		dst := e.dbName("cut" + side[:2])
-		if e.name == "postgres" {
+		if e.server != nil {
 			t.Cleanup(func() { e.drop(dst) })
 		}
 		id = w.start(t, e, job{srv: iso, db: dst, blob: blob, isolated: true, importNew: true})
@@ -455,8 +456,9 @@ func TestPrivateLink_ApprovalTimeout(t *testing.T) {
 	engines := []func(t *testing.T) *engine{
 		func(*testing.T) *engine { return sqliteEngine() },
 		postgresEngine,
+		mysqlEngine,
 	}
-	for i, name := range []string{"sqlite", "postgres"} {
+	for i, name := range []string{"sqlite", "postgres", "mysql"} {
 		t.Run(name, func(t *testing.T) {
 			e := engines[i](t)
 			srv, db := e.name+"iso", e.dbName("src")

@@ -21,7 +21,8 @@ import (
 	armsql "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/jackc/pgx/v5"
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"github.com/bacport/bacport/internal/servetest"
@@ -98,8 +99,24 @@ type engine struct {
 	login string
 	pw    string
 	body  map[string]any // properties.engine of a server; nil for the default
-	pgDSN string
-	tag   string // unique per run, for database names on shared servers
+	// server is the tests' own administration of an external server
+	// (PostgreSQL, MySQL); nil for the embedded SQLite engine.
+	server *externalServer
+	tag    string // unique per run, for database names on shared servers
+}
+
+// externalServer reaches a database server as its administrator, through
+// database/sql.
+type externalServer struct {
+	driver string                 // "pgx" or "mysql"
+	dsn    func(db string) string // the DSN of database db
+	quote  func(name string) string
+	// seed fills items with n rows.
+	seed string
+	// dropDB drops a database even while the service is connected to it.
+	dropDB string
+	// exists counts databases of a name.
+	exists string
 }
 
 func sqliteEngine() *engine {
@@ -107,17 +124,90 @@ func sqliteEngine() *engine {
 }
 
 func postgresEngine(t *testing.T) *engine {
-	dsn := "postgres://postgres@127.0.0.1:5432/postgres"
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
+	srv := &externalServer{driver: "pgx",
+		dsn:    func(db string) string { return "postgres://postgres@127.0.0.1:5432/" + db },
+		quote:  func(n string) string { return `"` + n + `"` },
+		seed:   `INSERT INTO items SELECT g, 'name-' || g, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) FROM generate_series(1, %d) g`,
+		dropDB: `DROP DATABASE IF EXISTS %s WITH (FORCE)`,
+		exists: `SELECT count(*) FROM pg_database WHERE datname = $1`,
+	}
+	if err := srv.ping(t, "postgres"); err != nil {
 		testenv.Missing(t, "PostgreSQL at 127.0.0.1:5432 ("+err.Error()+")", "start it with .ci/services.sh")
 		return nil
 	}
-	conn.Close(ctx)
-	return &engine{name: "postgres", login: "postgres", pw: "unused", pgDSN: dsn, tag: randHex(3),
+	return &engine{name: "postgres", login: "postgres", pw: "unused", server: srv, tag: randHex(3),
 		body: map[string]any{"type": "postgres", "dsn": "postgres://127.0.0.1:5432/"}}
+}
+
+// mysqlEngine binds servers to the local MariaDB through a login of their
+// own, with a password, as a user's would be.
+func mysqlEngine(t *testing.T) *engine {
+	srv := &externalServer{driver: "mysql",
+		dsn:   func(db string) string { return "root@tcp(127.0.0.1:3306)/" + db },
+		quote: func(n string) string { return "`" + n + "`" },
+		// seq_1_to_N is MariaDB's Sequence engine.
+		seed: `INSERT INTO items SELECT seq, concat('name-', seq), concat(md5(seq), md5(seq * 7), md5(seq * 13))
+			FROM seq_1_to_%d`,
+		dropDB: "DROP DATABASE IF EXISTS %s",
+		exists: "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?",
+	}
+	if err := srv.ping(t, ""); err != nil {
+		testenv.Missing(t, "MariaDB at 127.0.0.1:3306 ("+err.Error()+")", "start it with .ci/services.sh")
+		return nil
+	}
+	login, pw := "bacport_pl", "Pw-"+randHex(8)+"!"
+	srv.exec(t, "", "CREATE USER IF NOT EXISTS '"+login+"'@'%' IDENTIFIED BY '"+pw+"'",
+		"ALTER USER '"+login+"'@'%' IDENTIFIED BY '"+pw+"'",
+		"GRANT ALL PRIVILEGES ON *.* TO '"+login+"'@'%'")
+	t.Cleanup(func() {
+		if d, err := srv.open(""); err == nil {
+			d.Exec("DROP USER IF EXISTS '" + login + "'@'%'")
+			d.Close()
+		}
+	})
+	return &engine{name: "mysql", login: login, pw: pw, server: srv, tag: randHex(3),
+		body: map[string]any{"type": "mysql", "dsn": "mysql://127.0.0.1:3306/"}}
+}
+
+func (s *externalServer) open(db string) (*sql.DB, error) { return sql.Open(s.driver, s.dsn(db)) }
+
+func (s *externalServer) ping(t *testing.T, db string) error {
+	d, err := s.open(db)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	return d.PingContext(ctx)
+}
+
+func (s *externalServer) exec(t *testing.T, db string, stmts ...string) {
+	t.Helper()
+	d, err := s.open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, st := range stmts {
+		if _, err := d.ExecContext(t.Context(), st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+}
+
+func (s *externalServer) count(t *testing.T, db, query string, args ...any) int {
+	t.Helper()
+	d, err := s.open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var n int
+	if err := d.QueryRowContext(t.Context(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s in %s: %v", query, db, err)
+	}
+	return n
 }
 
 func randHex(n int) string {
@@ -144,12 +234,11 @@ func (e *engine) dbName(base string) string { return "pl" + e.tag + base }
 // seed creates database db on server srv with a table of n rows.
 func (w *world) seed(t *testing.T, e *engine, srv, db string, n int) {
 	t.Helper()
-	if e.name == "postgres" {
-		e.pgExec(t, "postgres", `CREATE DATABASE "`+db+`"`)
+	if s := e.server; s != nil {
+		s.exec(t, "", "CREATE DATABASE "+s.quote(db))
 		t.Cleanup(func() { e.drop(db) })
-		e.pgExec(t, db, `CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, payload text)`,
-			fmt.Sprintf(`INSERT INTO items SELECT g, 'name-' || g, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text)
-				FROM generate_series(1, %d) g`, n))
+		s.exec(t, db, `CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, payload text)`,
+			fmt.Sprintf(s.seed, n))
 		w.s.mustCall(t, "PUT", w.serverID(srv)+"/databases/"+db, map[string]any{"location": "local"}, 201, nil)
 		return
 	}
@@ -176,20 +265,15 @@ func (w *world) sqliteFile(srv, db string) string {
 // count returns the rows of items in a database.
 func (w *world) count(t *testing.T, e *engine, srv, db string) int {
 	t.Helper()
-	var n int
-	if e.name == "postgres" {
-		conn := e.pgConn(t, db)
-		defer conn.Close(context.Background())
-		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM items`).Scan(&n); err != nil {
-			t.Fatalf("count rows of %s: %v", db, err)
-		}
-		return n
+	if e.server != nil {
+		return e.server.count(t, db, `SELECT count(*) FROM items`)
 	}
 	d, err := sql.Open("sqlite", "file:"+w.sqliteFile(srv, db))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
+	var n int
 	if err := d.QueryRow(`SELECT count(*) FROM items`).Scan(&n); err != nil {
 		t.Fatalf("count rows of %s: %v", db, err)
 	}
@@ -199,49 +283,24 @@ func (w *world) count(t *testing.T, e *engine, srv, db string) int {
 // dbExists reports whether the engine holds a database.
 func (w *world) dbExists(t *testing.T, e *engine, srv, db string) bool {
 	t.Helper()
-	if e.name == "postgres" {
-		conn := e.pgConn(t, "postgres")
-		defer conn.Close(context.Background())
-		var n int
-		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_database WHERE datname = $1`, db).
-			Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n > 0
+	if s := e.server; s != nil {
+		return s.count(t, "", s.exists, db) > 0
 	}
 	_, err := os.Stat(w.sqliteFile(srv, db))
 	return err == nil
 }
 
-func (e *engine) pgConn(t *testing.T, db string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(t.Context(), strings.TrimSuffix(e.pgDSN, "postgres")+db)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", db, err)
-	}
-	return conn
-}
-
-func (e *engine) pgExec(t *testing.T, db string, stmts ...string) {
-	t.Helper()
-	conn := e.pgConn(t, db)
-	defer conn.Close(context.Background())
-	for _, s := range stmts {
-		if _, err := conn.Exec(t.Context(), s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-}
-
+// drop drops a database of an external server, after the test.
 func (e *engine) drop(db string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, e.pgDSN)
+	s := e.server
+	d, err := s.open("")
 	if err != nil {
 		return
 	}
-	defer conn.Close(ctx)
-	conn.Exec(ctx, `DROP DATABASE IF EXISTS "`+db+`" WITH (FORCE)`)
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	d.ExecContext(ctx, fmt.Sprintf(s.dropDB, s.quote(db)))
 }
 
 // job is what a test asks of the service.
