@@ -43,3 +43,30 @@ func RandTime(r *rand.Rand, zone bool) time.Time {
 	}
 	return t
 }
+
+// RandText returns text of up to maxUnits UTF-16 code units: mostly ASCII,
+// with the characters text formats escape (tab, newline, backslash,
+// quotes), and now and then a NUL, an "é" or an emoji (two units).
+func RandText(r *rand.Rand, maxUnits int) string {
+	const ascii = "abcdefghijklmnopqrstuvwxyz ABCXYZ{}\":,0123456789\t\n\r\\"
+	n := r.IntN(maxUnits + 1)
+	var sb strings.Builder
+	for units := 0; units < n; units++ {
+		switch r.IntN(40) {
+		case 0:
+			sb.WriteString("é")
+		case 1:
+			sb.WriteByte(0)
+		case 2:
+			if units+2 <= n {
+				sb.WriteString("😀")
+				units++
+				continue
+			}
+			fallthrough
+		default:
+			sb.WriteByte(ascii[r.IntN(len(ascii))])
+		}
+	}
+	return sb.String()
+}

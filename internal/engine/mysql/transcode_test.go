@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/bacport/bacport/internal/bacpac"
@@ -19,23 +18,6 @@ type transcodeCase struct {
 	value  func(r *rand.Rand) any
 }
 
-func randASCII(r *rand.Rand, max int) string {
-	const chars = "abcXYZ 019{}\":,\t\n\r\\"
-	n := r.IntN(max + 1)
-	var sb strings.Builder
-	for range n {
-		switch r.IntN(30) {
-		case 0:
-			sb.WriteString("é")
-		case 1:
-			sb.WriteByte(0)
-		default:
-			sb.WriteByte(chars[r.IntN(len(chars))])
-		}
-	}
-	return sb.String()
-}
-
 func transcodeCases() []transcodeCase {
 	ints := func(bits int) func(r *rand.Rand) any {
 		return func(r *rand.Rand) any { return int64(r.Uint64()) >> (64 - bits + r.IntN(bits)) }
@@ -45,7 +27,7 @@ func transcodeCases() []transcodeCase {
 		return func(r *rand.Rand) any { return enginetest.RandDecimal(r, p, s) }
 	}
 	text := func(max int) func(r *rand.Rand) any {
-		return func(r *rand.Rand) any { return randASCII(r, max) }
+		return func(r *rand.Rand) any { return enginetest.RandText(r, max) }
 	}
 	return []transcodeCase{
 		{bacpac.Type{Name: "int"}, "", ints(32)},
@@ -86,9 +68,9 @@ func transcodeCases() []transcodeCase {
 		{bacpac.Type{Name: "nvarchar", Length: 10}, "", text(10)},
 		{bacpac.Type{Name: "nvarchar", Length: 10}, "varchar(5)", text(10)},
 		{bacpac.Type{Name: "varbinary", Length: 64}, "varbinary(64)", func(r *rand.Rand) any {
-			return []byte(randASCII(r, 32))
+			return []byte(enginetest.RandText(r, 32))
 		}},
-		{bacpac.Type{Name: "varbinary", Max: true}, "", func(r *rand.Rand) any { return []byte(randASCII(r, 80)) }},
+		{bacpac.Type{Name: "varbinary", Max: true}, "", func(r *rand.Rand) any { return []byte(enginetest.RandText(r, 80)) }},
 	}
 }
 

@@ -20,26 +20,6 @@ type transcodeCase struct {
 	value   func(r *rand.Rand) any
 }
 
-var ascii = "abcdefghijklmnopqrstuvwxyz ABC{}\":,0123456789\t\n\\"
-
-func randText(r *rand.Rand, max int) string {
-	n := r.IntN(max + 1)
-	var sb strings.Builder
-	for range n {
-		switch r.IntN(40) {
-		case 0:
-			sb.WriteString("é")
-		case 1:
-			sb.WriteByte(0)
-		case 2:
-			sb.WriteString("😀")
-		default:
-			sb.WriteByte(ascii[r.IntN(len(ascii))])
-		}
-	}
-	return sb.String()
-}
-
 func transcodeCases() []transcodeCase {
 	ints := func(bits int) func(r *rand.Rand) any {
 		return func(r *rand.Rand) any {
@@ -93,7 +73,7 @@ func transcodeCases() []transcodeCase {
 			}},
 		{bacpac.Type{Name: "nvarchar", Max: true},
 			[]targetCol{{kind: tText}, {kind: tText, length: 10}, {kind: tJSONB}},
-			func(r *rand.Rand) any { return randText(r, 30) }},
+			func(r *rand.Rand) any { return enginetest.RandText(r, 30) }},
 		{bacpac.Type{Name: "nchar", Length: 6},
 			[]targetCol{{kind: tText, length: 6, padded: true}, {kind: tText}},
 			func(r *rand.Rand) any {
