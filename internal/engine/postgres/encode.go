@@ -429,7 +429,12 @@ func appendNumeric(buf []byte, d bacpac.Decimal) []byte {
 		g, _ := strconv.Atoi(all[i : i+4])
 		groups = append(groups, uint16(g))
 	}
-	weight := len(intPart)/4 - 1
+	return appendNumericGroups(buf, groups, len(intPart)/4-1, sign, d.Scale)
+}
+
+// appendNumericGroups writes a binary numeric from its base-10000 groups,
+// the first of weight weight, dropping leading and trailing zero groups.
+func appendNumericGroups(buf []byte, groups []uint16, weight int, sign uint16, scale int) []byte {
 	for len(groups) > 0 && groups[0] == 0 {
 		groups = groups[1:]
 		weight--
@@ -444,7 +449,7 @@ func appendNumeric(buf []byte, d bacpac.Decimal) []byte {
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(groups)))
 	buf = binary.BigEndian.AppendUint16(buf, uint16(int16(weight)))
 	buf = binary.BigEndian.AppendUint16(buf, sign)
-	buf = binary.BigEndian.AppendUint16(buf, uint16(d.Scale))
+	buf = binary.BigEndian.AppendUint16(buf, uint16(scale))
 	for _, g := range groups {
 		buf = binary.BigEndian.AppendUint16(buf, g)
 	}

@@ -196,29 +196,9 @@ func appendNumericUint(dst []byte, neg bool, mag uint64, scale int) []byte {
 		groups[n] = uint16(fp / pow10[4*i] % 10000)
 		n++
 	}
-	weight := ni - 1
-	g := groups[:n]
-	for len(g) > 0 && g[0] == 0 {
-		g = g[1:]
-		weight--
-	}
-	for len(g) > 0 && g[len(g)-1] == 0 {
-		g = g[:len(g)-1]
-	}
-	if len(g) == 0 {
-		weight = 0
-	}
 	sign := uint16(numericPos)
 	if neg {
 		sign = numericNeg
 	}
-	dst = be.AppendUint32(dst, uint32(8+2*len(g)))
-	dst = be.AppendUint16(dst, uint16(len(g)))
-	dst = be.AppendUint16(dst, uint16(int16(weight)))
-	dst = be.AppendUint16(dst, sign)
-	dst = be.AppendUint16(dst, uint16(scale))
-	for _, x := range g {
-		dst = be.AppendUint16(dst, x)
-	}
-	return dst
+	return appendNumericGroups(dst, groups[:n], ni-1, sign, scale)
 }
