@@ -62,6 +62,14 @@ find_bacport() {
     esac
     [ $BACPORT_CLI = 1 ] || [ $BACPORT_SERVE = 1 ] ||
         log "note: $BACPORT has neither 'package export/import' nor 'serve'; bacport rows skipped"
+    # Jobs on bacport serve are followed by bench/follow, which polls over
+    # one kept-alive connection; without it serve.sh polls with curl and
+    # jq, about 40 ms of CPU a poll taken from the job being measured.
+    if [ $BACPORT_SERVE = 1 ] && have go; then
+        (cd "${BACPORT_SRC:-$BENCH_DIR/..}" && go build -o "$BENCH_OUT/follow" ./bench/follow) \
+            2>>"$BENCH_OUT/build.log" && export SV_FOLLOW=$BENCH_OUT/follow ||
+            log "note: bench/follow does not build; jobs are followed with curl (slower)"
+    fi
 }
 
 # build_bacport: builds the working tree; when that does not compile (others

@@ -222,6 +222,14 @@ sv_follow() {
     loc=$(header Location)
     [ -n "$async" ] || { echo "no Azure-AsyncOperation header" >&2; return 1; }
     echo "operation ${async##*/}" | sed 's/?.*//'
+    if [ -n "${SV_FOLLOW:-}" ]; then
+        local url=$async
+        case $url in *api-version=*) ;; *\?*) url="$url&api-version=$API_VERSION" ;;
+        *) url="$url?api-version=$API_VERSION" ;; esac
+        "$SV_FOLLOW" -cert "$SV_CERT" -token-file "$SV_TOKEN_FILE" "$url" || return 1
+        [ -n "$loc" ] && arm GET "$loc" && echo
+        return 0
+    fi
     while :; do
         doc=$(arm GET "$async") || return 1
         status=$(echo "$doc" | jq -r .status)
