@@ -22,6 +22,7 @@
 //     values each stay under 256 MiB of peak RSS;
 //   - after an import, a row inserted without an identity value is
 //     numbered past the loaded maximum;
+//   - fixed-length text padded with spaces reads back as it was imported;
 //   - every shared fixture package imports (with Config.Lossy) with the
 //     row counts of §1 of docs/bacpac-format.md, and the cells of
 //     BACPACToD-Test equal its expected CSVs, by instant or to the
@@ -129,6 +130,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, h) })
 	t.Run("DirectRoundTrip", func(t *testing.T) { testDirectRoundTrip(t, h) })
 	t.Run("IdentityPastMax", func(t *testing.T) { testIdentityPastMax(t, h) })
+	t.Run("PaddedChar", func(t *testing.T) { testPaddedChar(t, h) })
 	runPipelineTests(t, h)
 }
 

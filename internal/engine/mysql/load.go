@@ -378,7 +378,7 @@ func (l *loader) writeValue(w *bytes.Buffer, i int, v any, n int64) error {
 	case string:
 		err = cp.checkText(x)
 		if err == nil {
-			writeEscaped(w, x)
+			writeEscaped(w, cp.unpadded(x))
 		}
 	case bacpac.Variant:
 		err = cp.checkBytes(x)

@@ -173,6 +173,9 @@ func textTranscoder(cp *colPlan) transcoder {
 			if n > cp.maxLen {
 				return false
 			}
+			if cp.t.base == "char" { // as colPlan.unpadded
+				out = bytes.TrimRight(out, " ")
+			}
 		case "tinytext", "text", "mediumtext":
 			if cp.maxLen > 0 && n > cp.maxLen || n > textLimit[cp.t.base] {
 				return false

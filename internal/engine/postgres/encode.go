@@ -43,9 +43,9 @@ type targetCol struct {
 	name   string
 	kind   tkind
 	oid    uint32
-	length int // characters for varchar(n)/char(n); 0 means unlimited
-	padded bool
-	prec   int // numeric precision; 0 means unconstrained
+	length int  // characters for varchar(n)/char(n); 0 means unlimited
+	padded bool // character(n): stored padded with spaces to length
+	prec   int  // numeric precision; 0 means unconstrained
 	scale  int
 	// datetime values carry 1/300 s ticks already rounded to the
 	// millisecond by the reader; nothing more to do for them here.
@@ -277,15 +277,17 @@ func (c *targetCol) checkString(s string) (any, error) {
 	if !utf8.ValidString(s) {
 		return nil, errors.New("text is not valid UTF-8")
 	}
+	// A CHAR value's trailing spaces are dropped: PostgreSQL pads the
+	// value to the column's length when it stores it, so they change
+	// nothing stored, and pgbench's 84-character filler sent unpadded
+	// saves 420 MB of COPY traffic on 5 M rows (bench/).
+	if c.padded {
+		s = strings.TrimRight(s, " ")
+	}
 	// A string of no more bytes than the column has characters fits
-	// without counting them: most strings, and every CHAR value padded to
-	// its length in ASCII.
+	// without counting them, as most strings do.
 	if c.length > 0 && len(s) > c.length {
-		n := utf8.RuneCountInString(s)
-		if c.padded && n > c.length {
-			n = utf8.RuneCountInString(strings.TrimRight(s, " "))
-		}
-		if n > c.length {
+		if n := utf8.RuneCountInString(s); n > c.length {
 			return nil, fmt.Errorf("text of %d characters is longer than the column's %d", n, c.length)
 		}
 	}

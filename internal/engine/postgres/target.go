@@ -406,7 +406,9 @@ func (t *target) describeColumns(ctx context.Context, c *pgx.Conn, lt *loadTable
 			if typmod >= 4 {
 				tc.length = int(typmod - 4)
 			}
-			tc.padded = oid == oidBpchar
+			// Only character(n) pads; a bpchar without a length keeps
+			// its trailing spaces as given.
+			tc.padded = oid == oidBpchar && tc.length > 0
 		case oidNumeric:
 			if typmod >= 4 {
 				tc.prec = int((typmod-4)>>16) & 0xffff

@@ -117,7 +117,7 @@ func textTranscoder(c *targetCol) transcoder {
 	if c.kind == tJSONB {
 		head = 1
 	}
-	length := c.length
+	length, padded := c.length, c.padded
 	return func(dst, b []byte) ([]byte, bool) {
 		mark := len(dst)
 		dst = append(dst, 0, 0, 0, 0)
@@ -126,8 +126,13 @@ func textTranscoder(c *targetCol) transcoder {
 		}
 		out, ok := bacpac.AppendRawASCII(dst, b)
 		n := len(out) - len(dst)
-		// PostgreSQL text holds no NUL; a string longer than the column
-		// may still fit once a CHAR's padding is trimmed.
+		if padded { // as targetCol.checkString
+			for n > 0 && out[len(dst)+n-1] == ' ' {
+				n--
+			}
+			out = out[:len(dst)+n]
+		}
+		// PostgreSQL text holds no NUL.
 		if !ok || length > 0 && n > length || bytes.IndexByte(out[len(dst):], 0) >= 0 {
 			return dst[:mark], false
 		}
