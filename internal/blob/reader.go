@@ -30,6 +30,11 @@ type ReaderOptions struct {
 	// ReadAhead is how many chunks are fetched ahead of a sequential scan
 	// (default 2, at most CacheChunks/2).
 	ReadAhead int
+	// Scans is how many sequential scans run at once (tables read in
+	// parallel). Without CacheChunks, the cache holds each scan's
+	// previous, current and read-ahead chunks, so that one scan's chunks
+	// are not evicted by another's before they are used.
+	Scans int
 }
 
 // Reader is an io.ReaderAt over one committed blob, made of ranged GETs
@@ -46,10 +51,11 @@ type Reader struct {
 
 	ahead int
 
-	mu    sync.Mutex
-	last  int64 // index of the chunk read last
-	cache map[int64]*chunk
-	order []int64 // chunk indexes, least recently used first
+	mu     sync.Mutex
+	last   int64 // index of the chunk read last
+	misses int64 // reads whose chunk was neither cached nor in flight
+	cache  map[int64]*chunk
+	order  []int64 // chunk indexes, least recently used first
 }
 
 type chunk struct {
@@ -83,6 +89,9 @@ func (a *Account) OpenWith(ctx context.Context, containerName, name string, opts
 	if opts != nil && opts.ReadAhead > 0 {
 		r.ahead = opts.ReadAhead
 	}
+	if opts != nil && opts.CacheChunks <= 0 && opts.Scans > 1 {
+		r.max = max(r.max, opts.Scans*(2+r.ahead)+2)
+	}
 	r.ahead = min(r.ahead, r.max/2)
 	return r, nil
 }
@@ -92,6 +101,15 @@ func (r *Reader) Size() int64 { return r.size }
 
 // ETag is the version of the blob this Reader reads.
 func (r *Reader) ETag() azcore.ETag { return r.etag }
+
+// Misses counts the small reads that found their chunk neither cached nor
+// being fetched ahead, so they waited for a whole ranged GET: on a
+// sequential scan, only its first chunks.
+func (r *Reader) Misses() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.misses
+}
 
 // ReadAt reads len(p) bytes at off, returning io.EOF when p reaches past
 // the end, as io.ReaderAt requires.
@@ -143,11 +161,15 @@ func (r *Reader) getChunk(idx int64) *chunk {
 	case ok:
 		r.touch(idx)
 	default:
+		r.misses++
 		c = r.startLocked(idx)
 	}
-	// Moving on to the next chunk looks like a sequential scan (a zip
-	// entry being inflated): keep the following chunks in flight.
-	if idx == r.last+1 {
+	// A chunk whose predecessor is still cached looks like a sequential
+	// scan (a zip entry being inflated): keep the following chunks in
+	// flight. Several scans interleave when tables are read at once, so
+	// "the chunk read last" alone would miss most of them, and each of
+	// their chunks would then be fetched while the scan waits.
+	if _, scanning := r.cache[idx-1]; scanning || idx == r.last+1 {
 		for next := idx + 1; next <= idx+int64(r.ahead) && next*r.chunk < r.size; next++ {
 			if _, ok := r.cache[next]; !ok {
 				r.startLocked(next)

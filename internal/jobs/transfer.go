@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,7 +211,12 @@ func (x *Transfer) Import(ctx context.Context, t *Task) error {
 	if err != nil {
 		return err
 	}
-	r, err := acct.Open(ctx, u.Container, u.Blob)
+	// Each table read at once scans the package on its own.
+	scans := x.Parallel
+	if scans <= 0 {
+		scans = runtime.NumCPU()
+	}
+	r, err := acct.OpenWith(ctx, u.Container, u.Blob, &blob.ReaderOptions{Scans: scans})
 	if err != nil {
 		return storageError(err, t.Storage.URI)
 	}
