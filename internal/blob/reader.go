@@ -52,7 +52,6 @@ type Reader struct {
 	ahead int
 
 	mu     sync.Mutex
-	last   int64 // index of the chunk read last
 	misses int64 // reads whose chunk was neither cached nor in flight
 	cache  map[int64]*chunk
 	order  []int64 // chunk indexes, least recently used first
@@ -79,7 +78,7 @@ func (a *Account) OpenWith(ctx context.Context, containerName, name string, opts
 	}
 	r := &Reader{ctx: ctx, bc: bc, size: deref(p.ContentLength), etag: deref(p.ETag),
 		chunk: DefaultChunkSize, max: DefaultCacheChunks, ahead: DefaultReadAhead,
-		cache: map[int64]*chunk{}, last: -2}
+		cache: map[int64]*chunk{}}
 	if opts != nil && opts.ChunkSize > 0 {
 		r.chunk = opts.ChunkSize
 	}
@@ -167,16 +166,14 @@ func (r *Reader) getChunk(idx int64) *chunk {
 	// A chunk whose predecessor is still cached looks like a sequential
 	// scan (a zip entry being inflated): keep the following chunks in
 	// flight. Several scans interleave when tables are read at once, so
-	// "the chunk read last" alone would miss most of them, and each of
-	// their chunks would then be fetched while the scan waits.
-	if _, scanning := r.cache[idx-1]; scanning || idx == r.last+1 {
+	// this looks at the cache rather than at the chunk read last.
+	if _, scanning := r.cache[idx-1]; scanning {
 		for next := idx + 1; next <= idx+int64(r.ahead) && next*r.chunk < r.size; next++ {
 			if _, ok := r.cache[next]; !ok {
 				r.startLocked(next)
 			}
 		}
 	}
-	r.last = idx
 	return c
 }
 

@@ -51,7 +51,7 @@ func Export(ctx context.Context, src Source, out io.Writer, opts ExportOptions) 
 	changed := make([][]Changed, len(m.Tables))
 	var total totals
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(parallelism(opts.Parallel))
+	g.SetLimit(Parallelism(opts.Parallel))
 	for i, t := range m.Tables {
 		rep.Tables[i] = TableReport{Schema: t.Schema, Name: t.Name}
 		g.Go(func() error {

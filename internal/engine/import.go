@@ -46,7 +46,7 @@ func Import(ctx context.Context, pkg *bacpac.Package, dst Target, opts ImportOpt
 		return rep, fmt.Errorf("create tables: %w", err)
 	}
 
-	parallel := parallelism(opts.Parallel)
+	parallel := Parallelism(opts.Parallel)
 	if lp, ok := dst.(LoadParallelism); ok && lp.MaxLoadParallel() > 0 {
 		parallel = min(parallel, lp.MaxLoadParallel())
 	}

@@ -115,7 +115,9 @@ type ImportReport struct {
 	Elapsed time.Duration
 }
 
-func parallelism(n int) int {
+// Parallelism is how many tables an export or import with Parallel n moves
+// at once: n, or the number of cores when n is zero or less.
+func Parallelism(n int) int {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}

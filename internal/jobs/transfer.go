@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,11 +211,8 @@ func (x *Transfer) Import(ctx context.Context, t *Task) error {
 		return err
 	}
 	// Each table read at once scans the package on its own.
-	scans := x.Parallel
-	if scans <= 0 {
-		scans = runtime.NumCPU()
-	}
-	r, err := acct.OpenWith(ctx, u.Container, u.Blob, &blob.ReaderOptions{Scans: scans})
+	r, err := acct.OpenWith(ctx, u.Container, u.Blob,
+		&blob.ReaderOptions{Scans: engine.Parallelism(x.Parallel)})
 	if err != nil {
 		return storageError(err, t.Storage.URI)
 	}

@@ -300,19 +300,29 @@ func findTable(m *bacpac.Model, name string) *bacpac.Table {
 	return nil
 }
 
-// countRows counts the rows of a table through a fresh Source.
-func countRows(t *testing.T, h Harness, cfg engine.Config, table string) int64 {
+// openSource opens a Source on the database cfg names and reads its
+// model; the caller closes the Source.
+func openSource(t *testing.T, h Harness, cfg engine.Config) (engine.Source, *bacpac.Model) {
 	t.Helper()
 	ctx := ctxFor(t)
 	src, err := h.Driver.OpenSource(ctx, cfg)
 	if err != nil {
 		t.Fatalf("OpenSource: %v", err)
 	}
-	defer src.Close()
 	m, err := src.Model(ctx)
 	if err != nil {
+		src.Close()
 		t.Fatalf("Model: %v", err)
 	}
+	return src, m
+}
+
+// countRows counts the rows of a table through a fresh Source.
+func countRows(t *testing.T, h Harness, cfg engine.Config, table string) int64 {
+	t.Helper()
+	ctx := ctxFor(t)
+	src, m := openSource(t, h, cfg)
+	defer src.Close()
 	tbl := findTable(m, table)
 	if tbl == nil {
 		t.Fatalf("Model has no table %s", table)

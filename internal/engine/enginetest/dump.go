@@ -30,15 +30,8 @@ func dumpDatabase(t *testing.T, h Harness, cfg engine.Config) *dump {
 func dumpWith(t *testing.T, h Harness, cfg engine.Config, exact bool) *dump {
 	t.Helper()
 	ctx := ctxFor(t)
-	src, err := h.Driver.OpenSource(ctx, cfg)
-	if err != nil {
-		t.Fatalf("OpenSource: %v", err)
-	}
+	src, m := openSource(t, h, cfg)
 	defer src.Close()
-	m, err := src.Model(ctx)
-	if err != nil {
-		t.Fatalf("Model: %v", err)
-	}
 	d := &dump{model: m, schema: renderModel(m, exact), rows: map[string][]string{}}
 	render := canonical
 	if !exact {

@@ -21,21 +21,13 @@ import (
 // except the columns the harness declares inexact.
 func compareExpectedCSVs(t *testing.T, h Harness, cfg engine.Config, dir, pkgPath string) {
 	t.Helper()
-	ctx := ctxFor(t)
 	pkg, err := bacpac.OpenFile(pkgPath)
 	if err != nil {
 		t.Fatalf("open package: %v", err)
 	}
 	defer pkg.Close()
-	src, err := h.Driver.OpenSource(ctx, cfg)
-	if err != nil {
-		t.Fatalf("OpenSource: %v", err)
-	}
+	src, m := openSource(t, h, cfg)
 	defer src.Close()
-	m, err := src.Model(ctx)
-	if err != nil {
-		t.Fatalf("Model: %v", err)
-	}
 
 	compared, skipped := 0, 0
 	for _, orig := range pkg.Model().Tables {

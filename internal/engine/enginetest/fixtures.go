@@ -219,16 +219,8 @@ func checkKeysCarried(t *testing.T, h Harness, cfg engine.Config, path string, s
 	}
 	defer pkg.Close()
 	want := countKeys(pkg.Model())
-	ctx := ctxFor(t)
-	src, err := h.Driver.OpenSource(ctx, cfg)
-	if err != nil {
-		t.Fatalf("OpenSource of the imported database: %v", err)
-	}
+	src, m := openSource(t, h, cfg)
 	defer src.Close()
-	m, err := src.Model(ctx)
-	if err != nil {
-		t.Fatalf("Model of the imported database: %v", err)
-	}
 	got, left := countKeys(m), countSkippedKeys(skipped)
 	for _, c := range []struct {
 		what            string
@@ -253,15 +245,8 @@ func checkKeysCarried(t *testing.T, h Harness, cfg engine.Config, path string, s
 func checkFixtureCounts(t *testing.T, h Harness, cfg engine.Config, tables int, rows int64, counts map[string]int64) {
 	t.Helper()
 	ctx := ctxFor(t)
-	src, err := h.Driver.OpenSource(ctx, cfg)
-	if err != nil {
-		t.Fatalf("OpenSource of the imported database: %v", err)
-	}
+	src, m := openSource(t, h, cfg)
 	defer src.Close()
-	m, err := src.Model(ctx)
-	if err != nil {
-		t.Fatalf("Model of the imported database: %v", err)
-	}
 	got := map[string]int64{}
 	var total int64
 	for _, tbl := range m.Tables {

@@ -51,15 +51,8 @@ func testIdentityPastMax(t *testing.T, h Harness) {
 	// Exec fails the test on a duplicate key, which is what a counter
 	// left at the seed would give.
 	h.Exec(t, cfg, "INSERT INTO counter (label) VALUES ('new')")
-	src, err := h.Driver.OpenSource(ctx, cfg)
-	if err != nil {
-		t.Fatalf("OpenSource: %v", err)
-	}
+	src, got := openSource(t, h, cfg)
 	defer src.Close()
-	got, err := src.Model(ctx)
-	if err != nil {
-		t.Fatalf("Model: %v", err)
-	}
 	var newID int64 = -1
 	err = src.Rows(ctx, got.Tables[0], func(row []any) error {
 		if s, _ := row[1].(string); s == "new" {

@@ -50,11 +50,14 @@ func (cp *colPlan) checkText(s string) error {
 // LOAD DATA parses each of them: pgbench's 84-character filler, sent
 // padded, took a third of the server's CPU for its table (bench/).
 func (cp *colPlan) unpadded(s string) string {
-	if cp.t.base != "char" {
+	if !cp.padded() {
 		return s
 	}
 	return strings.TrimRight(s, " ")
 }
+
+// padded reports a CHAR column, whose values the server pads with spaces.
+func (cp *colPlan) padded() bool { return cp.t.base == "char" }
 
 // desc names the column's declared type for error messages.
 func (cp *colPlan) desc() string {

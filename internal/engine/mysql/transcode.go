@@ -173,7 +173,7 @@ func textTranscoder(cp *colPlan) transcoder {
 			if n > cp.maxLen {
 				return false
 			}
-			if cp.t.base == "char" { // as colPlan.unpadded
+			if cp.padded() { // as colPlan.unpadded
 				out = bytes.TrimRight(out, " ")
 			}
 		case "tinytext", "text", "mediumtext":

@@ -125,13 +125,10 @@ func textTranscoder(c *targetCol) transcoder {
 			dst = append(dst, 1)
 		}
 		out, ok := bacpac.AppendRawASCII(dst, b)
-		n := len(out) - len(dst)
 		if padded { // as targetCol.checkString
-			for n > 0 && out[len(dst)+n-1] == ' ' {
-				n--
-			}
-			out = out[:len(dst)+n]
+			out = out[:len(dst)+len(bytes.TrimRight(out[len(dst):], " "))]
 		}
+		n := len(out) - len(dst)
 		// PostgreSQL text holds no NUL.
 		if !ok || length > 0 && n > length || bytes.IndexByte(out[len(dst):], 0) >= 0 {
 			return dst[:mark], false
